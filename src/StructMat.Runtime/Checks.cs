@@ -5,6 +5,30 @@ namespace StructMat.Runtime;
 /// <summary>Argument checks shared by generated layers, with messages that name the argument and the numbers.</summary>
 public static class Checks
 {
+    /// <summary>
+    /// A layer's <c>Forward</c> arguments: <paramref name="x"/> and <paramref name="y"/> hold <paramref name="batch"/>
+    /// rows of <paramref name="inFeatures"/> and <paramref name="outFeatures"/> floats, and <c>y</c> does not overlap <c>x</c>.
+    /// </summary>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int batch, int inFeatures, int outFeatures)
+    {
+        Activation(x.Length, batch, inFeatures, nameof(x));
+        Activation(y.Length, batch, outFeatures, nameof(y));
+        Disjoint(x, batch * inFeatures, y, batch * outFeatures, nameof(x), nameof(y));
+    }
+
+    /// <summary>
+    /// A layer's <c>Backward</c> arguments: <paramref name="x"/>, <paramref name="dy"/> and <paramref name="dx"/> hold
+    /// <paramref name="batch"/> rows each, and <c>dx</c> overlaps neither <c>x</c> nor <c>dy</c>.
+    /// </summary>
+    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> dx, int batch, int inFeatures, int outFeatures)
+    {
+        Activation(x.Length, batch, inFeatures, nameof(x));
+        Activation(dy.Length, batch, outFeatures, nameof(dy));
+        Activation(dx.Length, batch, inFeatures, nameof(dx));
+        Disjoint(x, batch * inFeatures, dx, batch * inFeatures, nameof(x), nameof(dx));
+        Disjoint(dy, batch * outFeatures, dx, batch * inFeatures, nameof(dy), nameof(dx));
+    }
+
     /// <summary>Throws unless <paramref name="batch"/> ≥ 0 and a <c>[batch, features]</c> activation fits in <paramref name="length"/> elements.</summary>
     public static void Activation(long length, int batch, int features, string argument)
     {

@@ -76,25 +76,25 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 140;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 12;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 140;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 8]</c> (frozen): dense 8 -&gt; 8.</summary>
@@ -127,22 +127,17 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Factors3Weight.Data, fanIn: 8, fanOut: 4, new global::System.Random(2)); // shared: seed 2, not the layer's
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -175,19 +170,10 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, y, Terms1Factors0Diag.Data, batch, 8, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -263,16 +249,13 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         return m6;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 6, valueIds: new[] { 0, 2, 3, 4, 6 }, valueWidths: new[] { 8, 4, 4, 8, 8 });
@@ -329,16 +312,9 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Vera"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Vera"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Vera.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel4;
@@ -365,11 +341,8 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Vera layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 8, 8, "Vera.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
@@ -383,63 +356,38 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel8));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var t3 = slot1.SubView(0, batch * 4);
             var t4 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 8]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1.factors.3 (dense): W [4, 8]
-            _gemm.Run(MatMul1, x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
             // terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, DeviceParameters.Value(3 /* terms.1.factors.2.diag */), t3);
             // terms.1.factors.1 (dense): W [8, 4]
-            _gemm.Run(MatMul3, t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
+            _gemm.Run(MatMul3, t3, DeviceParameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
             // terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel4(new global::ILGPU.Index2D(batch, 8), t4, _parameters.Value(1 /* terms.1.factors.0.diag */), y);
+            _diagonalKernel4(new global::ILGPU.Index2D(batch, 8), t4, DeviceParameters.Value(1 /* terms.1.factors.0.diag */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 4);
             var t3 = slot1.SubView(0, batch * 4);
             var t4 = slot2.SubView(0, batch * 8);
@@ -447,32 +395,30 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
             var dt3 = slot2.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1.factors.3 (dense): W [4, 8]
-            _gemm.Run(MatMul1, x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
             // terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, DeviceParameters.Value(3 /* terms.1.factors.2.diag */), t3);
             // terms.1.factors.1 (dense): W [8, 4]
-            _gemm.Run(MatMul3, t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
+            _gemm.Run(MatMul3, t3, DeviceParameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
             // input gradient of terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel5(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.factors.0.diag */), dt4);
+            _diagonalKernel5(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(1 /* terms.1.factors.0.diag */), dt4);
             // weight gradient of terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel6(8, dy, t4, _parameters.Gradient(1 /* terms.1.factors.0.diag */), batch);
+            _diagonalGradientKernel6(8, dy, t4, DeviceParameters.Gradient(1 /* terms.1.factors.0.diag */), batch);
             // input gradient of terms.1.factors.1 (dense): W [8, 4]
-            _gemm.Run(MatMulTransposed7, dt4, _parameters.Value(2 /* terms.1.factors.1.weight */), dt3, batch);
+            _gemm.Run(MatMulTransposed7, dt4, DeviceParameters.Value(2 /* terms.1.factors.1.weight */), dt3, batch);
             // input gradient of terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), dt3, _parameters.Value(3 /* terms.1.factors.2.diag */), dt2);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), dt3, DeviceParameters.Value(3 /* terms.1.factors.2.diag */), dt2);
             // weight gradient of terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalGradientKernel8(4, dt3, t2, _parameters.Gradient(3 /* terms.1.factors.2.diag */), batch);
+            _diagonalGradientKernel8(4, dt3, t2, DeviceParameters.Gradient(3 /* terms.1.factors.2.diag */), batch);
             // input gradient of terms.1.factors.3 (dense): W [4, 8]
-            _gemm.Run(MatMulTransposed9, dt2, _parameters.Value(4 /* terms.1.factors.3.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dt2, DeviceParameters.Value(4 /* terms.1.factors.3.weight */), dx, batch);
             // input gradient of terms.0 (dense): W [8, 8]
-            _gemm.Run(MatMulTransposed10, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -500,25 +446,25 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 140;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 12;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 140;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 8]</c> (frozen): dense 8 -&gt; 8.</summary>
@@ -551,22 +497,17 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Factors3Weight.Data, fanIn: 8, fanOut: 4, new global::System.Random(2)); // shared: seed 2, not the layer's
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -599,19 +540,10 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, y, Terms1Factors0Diag.Data, batch, 8, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -687,16 +619,13 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         return m6;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 6, valueIds: new[] { 0, 2, 3, 4, 6 }, valueWidths: new[] { 8, 4, 4, 8, 8 });
@@ -753,16 +682,9 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.VeraTwin"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.VeraTwin"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("VeraTwin.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel4;
@@ -789,11 +711,8 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.VeraTwin layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 8, 8, "VeraTwin.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
@@ -807,63 +726,38 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel8));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var t3 = slot1.SubView(0, batch * 4);
             var t4 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 8]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1.factors.3 (dense): W [4, 8]
-            _gemm.Run(MatMul1, x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
             // terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, DeviceParameters.Value(3 /* terms.1.factors.2.diag */), t3);
             // terms.1.factors.1 (dense): W [8, 4]
-            _gemm.Run(MatMul3, t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
+            _gemm.Run(MatMul3, t3, DeviceParameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
             // terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel4(new global::ILGPU.Index2D(batch, 8), t4, _parameters.Value(1 /* terms.1.factors.0.diag */), y);
+            _diagonalKernel4(new global::ILGPU.Index2D(batch, 8), t4, DeviceParameters.Value(1 /* terms.1.factors.0.diag */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 4);
             var t3 = slot1.SubView(0, batch * 4);
             var t4 = slot2.SubView(0, batch * 8);
@@ -871,32 +765,30 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
             var dt3 = slot2.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1.factors.3 (dense): W [4, 8]
-            _gemm.Run(MatMul1, x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
             // terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, DeviceParameters.Value(3 /* terms.1.factors.2.diag */), t3);
             // terms.1.factors.1 (dense): W [8, 4]
-            _gemm.Run(MatMul3, t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
+            _gemm.Run(MatMul3, t3, DeviceParameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
             // input gradient of terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel5(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.factors.0.diag */), dt4);
+            _diagonalKernel5(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(1 /* terms.1.factors.0.diag */), dt4);
             // weight gradient of terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel6(8, dy, t4, _parameters.Gradient(1 /* terms.1.factors.0.diag */), batch);
+            _diagonalGradientKernel6(8, dy, t4, DeviceParameters.Gradient(1 /* terms.1.factors.0.diag */), batch);
             // input gradient of terms.1.factors.1 (dense): W [8, 4]
-            _gemm.Run(MatMulTransposed7, dt4, _parameters.Value(2 /* terms.1.factors.1.weight */), dt3, batch);
+            _gemm.Run(MatMulTransposed7, dt4, DeviceParameters.Value(2 /* terms.1.factors.1.weight */), dt3, batch);
             // input gradient of terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), dt3, _parameters.Value(3 /* terms.1.factors.2.diag */), dt2);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), dt3, DeviceParameters.Value(3 /* terms.1.factors.2.diag */), dt2);
             // weight gradient of terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalGradientKernel8(4, dt3, t2, _parameters.Gradient(3 /* terms.1.factors.2.diag */), batch);
+            _diagonalGradientKernel8(4, dt3, t2, DeviceParameters.Gradient(3 /* terms.1.factors.2.diag */), batch);
             // input gradient of terms.1.factors.3 (dense): W [4, 8]
-            _gemm.Run(MatMulTransposed9, dt2, _parameters.Value(4 /* terms.1.factors.3.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dt2, DeviceParameters.Value(4 /* terms.1.factors.3.weight */), dx, batch);
             // input gradient of terms.0 (dense): W [8, 8]
-            _gemm.Run(MatMulTransposed10, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -922,25 +814,25 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 144;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 72;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 144;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 72;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [6, 12]</c> (frozen): dense 12 -&gt; 6.</summary>
@@ -965,22 +857,17 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.Zero(Terms1LoraB.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 6);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1004,19 +891,10 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 6, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 4.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 6);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1065,16 +943,13 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 12, 4, 6 });
@@ -1089,16 +964,9 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.LoraRect"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.LoraRect"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("LoraRect.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
         // Block matmul, 1 groups of 6x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
@@ -1126,84 +994,54 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(6, 6, 1), B: new(72, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 6, Groups: 1, Tile: new(64, 16, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.LoraRect layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 6, "LoraRect.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [6, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [4, 12]
-            _gemm.Run(MatMul1, x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [6, 4]
-            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 12]
-            _gemm.Run(MatMul1, x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [6, 4]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(2 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [6, 4]
-            _gemm.Run(WeightGradient4, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient4, dy, t2, DeviceParameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 12]
-            _gemm.Run(MatMulTransposed5, dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt2, DeviceParameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 12]
-            _gemm.Run(WeightGradient6, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient6, dt2, x, DeviceParameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [6, 12]
-            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }

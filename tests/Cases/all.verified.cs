@@ -71,25 +71,25 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 900;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 900;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 1008;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.1.diag [16]</c>: diagonal 16.</summary>
@@ -154,23 +154,18 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 32);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -251,20 +246,11 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 32);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -445,16 +431,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         return m13;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 30, valueIds: new[] { 0, 1, 4, 5, 14, 16, 17, 18, 20, 22, 30 }, valueWidths: new[] { 16, 16, 16, 16, 2, 16, 16, 16, 32, 16, 16 });
@@ -668,16 +651,9 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.AllStructures"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.AllStructures"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("AllStructures.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16Inverse;
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
@@ -774,11 +750,8 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient40 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.AllStructures layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 9, 16, 16, "AllStructures.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 9);
             _reverseMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16);
             _reverseMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16Inverse);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
@@ -820,32 +793,15 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel38));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 32);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
@@ -856,66 +812,58 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             var t20 = slot0.SubView(0, batch * 32);
             var t22 = slot0.SubView(0, batch * 16);
             // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
             // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
             // terms.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t4, _parameters.Value(0 /* terms.0.factors.1.diag */), t5);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t4, DeviceParameters.Value(0 /* terms.0.factors.1.diag */), t5);
             // terms.0.factors.0 (perm): y[j] = x[map[j]], reverse
             _gatherKernel3(new global::ILGPU.Index2D(batch, 16), t5, _reverseMap16.View, y);
             // terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _gemm.Run(MatMul4, x, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), y, batch);
+            _gemm.Run(MatMul4, x, DeviceParameters.Value(3 /* terms.1.blocks */).SubView(0, 64), y, batch);
             // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _gemm.Run(MatMul5, x, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), y, batch);
+            _gemm.Run(MatMul5, x, DeviceParameters.Value(3 /* terms.1.blocks */).SubView(64, 64), y, batch);
             // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _gemm.Run(MatMul6, x, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), y, batch);
+            _gemm.Run(MatMul6, x, DeviceParameters.Value(3 /* terms.1.blocks */).SubView(128, 64), y, batch);
             // terms.2 (lowrank): down-projection A [2, 16]
-            _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
+            _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.2 (lowrank): up-projection B [16, 2]
-            _gemm.Run(MatMul8, t14, _parameters.Value(5 /* terms.2.lora_B */), y, batch);
+            _gemm.Run(MatMul8, t14, DeviceParameters.Value(5 /* terms.2.lora_B */), y, batch);
             // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
-            _butterfly.Apply(x, t16, _parameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: false);
+            _butterfly.Apply(x, t16, DeviceParameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: false);
             // terms.3 (kron): view as (2, 8) and transpose
             _transposeKernel9(new global::ILGPU.Index2D(batch, 16), t16, t17);
             // terms.3.kron.0 (dense): W [2, 2]
-            _matMulKernel10(new global::ILGPU.Index2D(batch * 8, 2), t17, _parameters.Value(6 /* terms.3.kron.0.weight */), t18);
+            _matMulKernel10(new global::ILGPU.Index2D(batch * 8, 2), t17, DeviceParameters.Value(6 /* terms.3.kron.0.weight */), t18);
             // terms.3 (kron): view as (8, 2) and transpose back
             _transposeKernel11(new global::ILGPU.Index2D(batch, 16), t18, y);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _gemm.Run(MatMul12, x, _parameters.Value(8 /* terms.4.cores.0 */), t20, batch);
+            _gemm.Run(MatMul12, x, DeviceParameters.Value(8 /* terms.4.cores.0 */), t20, batch);
             // terms.4 (btt): core 1, 4 blocks of 4x8
-            _gemm.Run(MatMul13, t20, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
+            _gemm.Run(MatMul13, t20, DeviceParameters.Value(9 /* terms.4.cores.1 */), y, batch);
             // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Apply(x, t22, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(6, (long)batch * 16), batch, 16, 3, transposed: false, accumulate: false);
+            _householder.Apply(x, t22, DeviceParameters.Value(10 /* terms.5.hra_u */), Workspace.Get(6, (long)batch * 16), batch, 16, 3, transposed: false, accumulate: false);
             // terms.5 (scale): times 0.5
             _scaleKernel14(batch * 16, t22, y);
             // terms.6 (blockdiag): 2 blocks of 8x8
-            _gemm.Run(MatMul15, x, _parameters.Value(11 /* terms.6.weight */), y, batch);
+            _gemm.Run(MatMul15, x, DeviceParameters.Value(11 /* terms.6.weight */), y, batch);
             // add the bias
-            _biasKernel16(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(12 /* bias */));
+            _biasKernel16(new global::ILGPU.Index2D(batch, 16), y, DeviceParameters.Value(12 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 32);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 32);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot4 = Workspace.Get(4, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot5 = Workspace.Get(5, (long)batch * 32);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t14 = slot2.SubView(0, batch * 2);
@@ -932,94 +880,92 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             var dt4 = slot3.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
             // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
             // terms.2 (lowrank): down-projection A [2, 16]
-            _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
+            _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
-            _butterfly.Apply(x, t16, _parameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: false);
+            _butterfly.Apply(x, t16, DeviceParameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: false);
             // terms.3 (kron): view as (2, 8) and transpose
             _transposeKernel9(new global::ILGPU.Index2D(batch, 16), t16, t17);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _gemm.Run(MatMul12, x, _parameters.Value(8 /* terms.4.cores.0 */), t20, batch);
+            _gemm.Run(MatMul12, x, DeviceParameters.Value(8 /* terms.4.cores.0 */), t20, batch);
             // bias gradient: column sums of dy
-            _biasGradientKernel17(16, dy, _parameters.Gradient(12 /* bias */), batch);
+            _biasGradientKernel17(16, dy, DeviceParameters.Gradient(12 /* bias */), batch);
             // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _gemm.Run(MatMulTransposed18, dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed18, dy, DeviceParameters.Value(11 /* terms.6.weight */), dx, batch);
             // weight gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _gemm.Run(WeightGradient19, dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
+            _gemm.Run(WeightGradient19, dy, x, DeviceParameters.Gradient(11 /* terms.6.weight */), batch);
             // gradient of terms.5 (scale): times 0.5
             _scaleKernel20(batch * 16, dy, dt22);
             // input gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dt22, dx, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(6, (long)batch * 16), batch, 16, 3, transposed: true, accumulate: true);
+            _householder.Apply(dt22, dx, DeviceParameters.Value(10 /* terms.5.hra_u */), Workspace.Get(6, (long)batch * 16), batch, 16, 3, transposed: true, accumulate: true);
             // weight gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Gradient(x, dt22, _parameters.Value(10 /* terms.5.hra_u */), _parameters.Gradient(10 /* terms.5.hra_u */), _workspace.Get(6, (long)batch * 16), _workspace.Get(7, (long)batch * 16), _workspace.Get(8, (long)batch * 48), batch, 16, 3);
+            _householder.Gradient(x, dt22, DeviceParameters.Value(10 /* terms.5.hra_u */), DeviceParameters.Gradient(10 /* terms.5.hra_u */), Workspace.Get(6, (long)batch * 16), Workspace.Get(7, (long)batch * 16), Workspace.Get(8, (long)batch * 48), batch, 16, 3);
             // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _gemm.Run(MatMulTransposed21, dy, _parameters.Value(9 /* terms.4.cores.1 */), dt20, batch);
+            _gemm.Run(MatMulTransposed21, dy, DeviceParameters.Value(9 /* terms.4.cores.1 */), dt20, batch);
             // weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _gemm.Run(WeightGradient22, dy, t20, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
+            _gemm.Run(WeightGradient22, dy, t20, DeviceParameters.Gradient(9 /* terms.4.cores.1 */), batch);
             // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _gemm.Run(MatMulTransposed23, dt20, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
+            _gemm.Run(MatMulTransposed23, dt20, DeviceParameters.Value(8 /* terms.4.cores.0 */), dx, batch);
             // weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _gemm.Run(WeightGradient24, dt20, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
+            _gemm.Run(WeightGradient24, dt20, x, DeviceParameters.Gradient(8 /* terms.4.cores.0 */), batch);
             // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
             _transposeKernel9(new global::ILGPU.Index2D(batch, 16), dy, dt18);
             // input gradient of terms.3.kron.0 (dense): W [2, 2]
-            _matMulTransposedKernel25(new global::ILGPU.Index2D(batch * 8, 2), dt18, _parameters.Value(6 /* terms.3.kron.0.weight */), dt17);
+            _matMulTransposedKernel25(new global::ILGPU.Index2D(batch * 8, 2), dt18, DeviceParameters.Value(6 /* terms.3.kron.0.weight */), dt17);
             // weight gradient of terms.3.kron.0 (dense): W [2, 2]
-            _weightGradientKernel26(4, dt18, t17, _parameters.Gradient(6 /* terms.3.kron.0.weight */), batch * 8);
+            _weightGradientKernel26(4, dt18, t17, DeviceParameters.Gradient(6 /* terms.3.kron.0.weight */), batch * 8);
             // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
             _transposeKernel27(new global::ILGPU.Index2D(batch, 16), dt17, dt16);
             // input gradient of terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
-            _butterfly.ApplyTransposed(dt16, dx, _parameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: true);
+            _butterfly.ApplyTransposed(dt16, dx, DeviceParameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: true);
             // weight gradient of terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
-            _butterfly.Gradient(x, dt16, _parameters.Value(7 /* terms.3.kron.1.twiddle */), _parameters.Gradient(7 /* terms.3.kron.1.twiddle */), batch * 2, 8);
+            _butterfly.Gradient(x, dt16, DeviceParameters.Value(7 /* terms.3.kron.1.twiddle */), DeviceParameters.Gradient(7 /* terms.3.kron.1.twiddle */), batch * 2, 8);
             // input gradient of terms.2 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel28(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(5 /* terms.2.lora_B */), dt14);
+            _matMulTransposedKernel28(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(5 /* terms.2.lora_B */), dt14);
             // weight gradient of terms.2 (lowrank): up-projection B [16, 2]
-            _weightGradientKernel29(32, dy, t14, _parameters.Gradient(5 /* terms.2.lora_B */), batch);
+            _weightGradientKernel29(32, dy, t14, DeviceParameters.Gradient(5 /* terms.2.lora_B */), batch);
             // input gradient of terms.2 (lowrank): down-projection A [2, 16]
-            _gemm.Run(MatMulTransposed30, dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed30, dt14, DeviceParameters.Value(4 /* terms.2.lora_A */), dx, batch);
             // weight gradient of terms.2 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel31(32, dt14, x, _parameters.Gradient(4 /* terms.2.lora_A */), batch);
+            _weightGradientKernel31(32, dt14, x, DeviceParameters.Gradient(4 /* terms.2.lora_A */), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed32, dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
+            _gemm.Run(MatMulTransposed32, dy, DeviceParameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _gemm.Run(WeightGradient33, dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
+            _gemm.Run(WeightGradient33, dy, x, DeviceParameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed34, dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
+            _gemm.Run(MatMulTransposed34, dy, DeviceParameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _gemm.Run(WeightGradient35, dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
+            _gemm.Run(WeightGradient35, dy, x, DeviceParameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed36, dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
+            _gemm.Run(MatMulTransposed36, dy, DeviceParameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _gemm.Run(WeightGradient37, dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
+            _gemm.Run(WeightGradient37, dy, x, DeviceParameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
             // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel3(new global::ILGPU.Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of terms.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dt5, _parameters.Value(0 /* terms.0.factors.1.diag */), dt4);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dt5, DeviceParameters.Value(0 /* terms.0.factors.1.diag */), dt4);
             // weight gradient of terms.0.factors.1 (diag): y = d ⊙ x
-            _diagonalGradientKernel38(16, dt5, t4, _parameters.Gradient(0 /* terms.0.factors.1.diag */), batch);
+            _diagonalGradientKernel38(16, dt5, t4, DeviceParameters.Gradient(0 /* terms.0.factors.1.diag */), batch);
             // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed39, dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
+            _gemm.Run(MatMulTransposed39, dt4, DeviceParameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(WeightGradient40, dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient40, dt4, t1, DeviceParameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
             // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed36, dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
+            _gemm.Run(MatMulTransposed36, dt1, DeviceParameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
             // weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(WeightGradient37, dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient37, dt1, x, DeviceParameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _reverseMap16.Dispose();
             _reverseMap16Inverse.Dispose();
-            _gemm.Dispose();
             _butterfly.Dispose();
+            _gemm.Dispose();
         }
     }
 }

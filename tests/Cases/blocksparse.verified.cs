@@ -59,25 +59,25 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 208;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 208;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 192;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blocks [12, 4, 4]</c>: flat block butterfly, 3 block diagonals of 4 blocks of 4x4.</summary>
@@ -98,22 +98,17 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
 
         // blocksparse: block diagonal XOR 0, 4 blocks of 4x4
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Blocks.Data, 0, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -128,19 +123,10 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -170,16 +156,13 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 7, valueIds: new[] { 0, 7 }, valueWidths: new[] { 16, 16 });
@@ -212,16 +195,9 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.FlatButterfly"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.FlatButterfly"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FlatButterfly.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel4;
@@ -254,11 +230,8 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient10 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.FlatButterfly layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 16, 16, "FlatButterfly.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _biasKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.BiasKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel3));
@@ -266,72 +239,45 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel4));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // blocksparse: block diagonal XOR 0, 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* blocks */).SubView(0, 64), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* blocks */).SubView(0, 64), y, batch);
             // blocksparse: block diagonal XOR 1, 4 blocks of 4x4
-            _gemm.Run(MatMul1, x, _parameters.Value(0 /* blocks */).SubView(64, 64), y, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(0 /* blocks */).SubView(64, 64), y, batch);
             // blocksparse: block diagonal XOR 2, 4 blocks of 4x4
-            _gemm.Run(MatMul2, x, _parameters.Value(0 /* blocks */).SubView(128, 64), y, batch);
+            _gemm.Run(MatMul2, x, DeviceParameters.Value(0 /* blocks */).SubView(128, 64), y, batch);
             // add the bias
-            _biasKernel3(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(1 /* bias */));
+            _biasKernel3(new global::ILGPU.Index2D(batch, 16), y, DeviceParameters.Value(1 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // bias gradient: column sums of dy
-            _biasGradientKernel4(16, dy, _parameters.Gradient(1 /* bias */), batch);
+            _biasGradientKernel4(16, dy, DeviceParameters.Gradient(1 /* bias */), batch);
             // input gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed5, dy, _parameters.Value(0 /* blocks */).SubView(128, 64), dx, batch);
+            _gemm.Run(MatMulTransposed5, dy, DeviceParameters.Value(0 /* blocks */).SubView(128, 64), dx, batch);
             // weight gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4
-            _gemm.Run(WeightGradient6, dy, x, _parameters.Gradient(0 /* blocks */).SubView(128, 64), batch);
+            _gemm.Run(WeightGradient6, dy, x, DeviceParameters.Gradient(0 /* blocks */).SubView(128, 64), batch);
             // input gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(0 /* blocks */).SubView(64, 64), dx, batch);
+            _gemm.Run(MatMulTransposed7, dy, DeviceParameters.Value(0 /* blocks */).SubView(64, 64), dx, batch);
             // weight gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4
-            _gemm.Run(WeightGradient8, dy, x, _parameters.Gradient(0 /* blocks */).SubView(64, 64), batch);
+            _gemm.Run(WeightGradient8, dy, x, DeviceParameters.Gradient(0 /* blocks */).SubView(64, 64), batch);
             // input gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed9, dy, _parameters.Value(0 /* blocks */).SubView(0, 64), dx, batch);
+            _gemm.Run(MatMulTransposed9, dy, DeviceParameters.Value(0 /* blocks */).SubView(0, 64), dx, batch);
             // weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4
-            _gemm.Run(WeightGradient10, dy, x, _parameters.Gradient(0 /* blocks */).SubView(0, 64), batch);
+            _gemm.Run(WeightGradient10, dy, x, DeviceParameters.Gradient(0 /* blocks */).SubView(0, 64), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -355,25 +301,25 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 24;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 24;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 288;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 288;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 288;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 576;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blocks [32, 3, 3]</c>: flat block butterfly, 4 block diagonals of 8 blocks of 3x3.</summary>
@@ -390,22 +336,17 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
         global::StructMat.Runtime.Init.Initializers.MuP(Blocks.Data, fanIn: 12, fanOut: 3, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 24, y, batch * 24, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 24, 24);
 
         // blocksparse: block diagonal XOR 0, 8 blocks of 3x3
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Blocks.Data, 0, 72), batch, 8, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -420,19 +361,10 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Blocks.Data, 216, 72), batch, 8, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 24, dx, batch * 24, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 24, dx, batch * 24, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 24, 24);
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded)
@@ -463,16 +395,13 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 10, valueIds: new[] { 0, 10 }, valueWidths: new[] { 24, 24 });
@@ -640,16 +569,9 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.FlatButterflyOdd"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.FlatButterflyOdd"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FlatButterflyOdd.Gpu");
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
@@ -664,11 +586,8 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
 
         internal Gpu(global::StructMat.Tests.Cases.FlatButterflyOdd layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 24, 24, "FlatButterflyOdd.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulKernel1",
@@ -695,74 +614,42 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 24, y, (long)batch * 24, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // blocksparse: block diagonal XOR 0, 8 blocks of 3x3
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 24), x, _parameters.Value(0 /* blocks */).SubView(0, 72), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 24), x, DeviceParameters.Value(0 /* blocks */).SubView(0, 72), y);
             // blocksparse: block diagonal XOR 1, 8 blocks of 3x3
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 24), x, _parameters.Value(0 /* blocks */).SubView(72, 72), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 24), x, DeviceParameters.Value(0 /* blocks */).SubView(72, 72), y);
             // blocksparse: block diagonal XOR 2, 8 blocks of 3x3
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 24), x, _parameters.Value(0 /* blocks */).SubView(144, 72), y);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 24), x, DeviceParameters.Value(0 /* blocks */).SubView(144, 72), y);
             // blocksparse: block diagonal XOR 4, 8 blocks of 3x3
-            _matMulKernel3(new global::ILGPU.Index2D(batch, 24), x, _parameters.Value(0 /* blocks */).SubView(216, 72), y);
+            _matMulKernel3(new global::ILGPU.Index2D(batch, 24), x, DeviceParameters.Value(0 /* blocks */).SubView(216, 72), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 24, dx, (long)batch * 24, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 24, dx, (long)batch * 24, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3
-            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(216, 72), dx);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 24), dy, DeviceParameters.Value(0 /* blocks */).SubView(216, 72), dx);
             // weight gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3
-            _weightGradientKernel5(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(216, 72), batch);
+            _weightGradientKernel5(72, dy, x, DeviceParameters.Gradient(0 /* blocks */).SubView(216, 72), batch);
             // input gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(144, 72), dx);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 24), dy, DeviceParameters.Value(0 /* blocks */).SubView(144, 72), dx);
             // weight gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3
-            _weightGradientKernel7(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(144, 72), batch);
+            _weightGradientKernel7(72, dy, x, DeviceParameters.Gradient(0 /* blocks */).SubView(144, 72), batch);
             // input gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3
-            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(72, 72), dx);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 24), dy, DeviceParameters.Value(0 /* blocks */).SubView(72, 72), dx);
             // weight gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3
-            _weightGradientKernel9(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(72, 72), batch);
+            _weightGradientKernel9(72, dy, x, DeviceParameters.Gradient(0 /* blocks */).SubView(72, 72), batch);
             // input gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(0, 72), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 24), dy, DeviceParameters.Value(0 /* blocks */).SubView(0, 72), dx);
             // weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3
-            _weightGradientKernel11(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(0, 72), batch);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _weightGradientKernel11(72, dy, x, DeviceParameters.Gradient(0 /* blocks */).SubView(0, 72), batch);
         }
     }
 }
@@ -787,25 +674,25 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 192;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 192;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 192;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.blocks [32, 2, 2]</c>: flat block butterfly, 4 block diagonals of 8 blocks of 2x2.</summary>
@@ -830,22 +717,17 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 16, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -878,19 +760,10 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t11, y, Terms1LoraB.Data, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -954,16 +827,13 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 13, valueIds: new[] { 0, 11, 13 }, valueWidths: new[] { 16, 2, 16 });
@@ -1185,16 +1055,9 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Pixelfly"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Pixelfly"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Pixelfly.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -1220,11 +1083,8 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Pixelfly layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 16, "Pixelfly.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -1260,96 +1120,69 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel17));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t11 = slot0.SubView(0, batch * 2);
             // terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blocks */).SubView(0, 32), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), x, DeviceParameters.Value(0 /* terms.0.blocks */).SubView(0, 32), y);
             // terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blocks */).SubView(32, 32), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 16), x, DeviceParameters.Value(0 /* terms.0.blocks */).SubView(32, 32), y);
             // terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blocks */).SubView(64, 32), y);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 16), x, DeviceParameters.Value(0 /* terms.0.blocks */).SubView(64, 32), y);
             // terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
-            _matMulKernel3(new global::ILGPU.Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blocks */).SubView(96, 32), y);
+            _matMulKernel3(new global::ILGPU.Index2D(batch, 16), x, DeviceParameters.Value(0 /* terms.0.blocks */).SubView(96, 32), y);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel4(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(1 /* terms.1.lora_A */), t11);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(1 /* terms.1.lora_A */), t11);
             // terms.1 (lowrank): up-projection B [16, 2]
-            _gemm.Run(MatMul5, t11, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul5, t11, DeviceParameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t11 = slot0.SubView(0, batch * 2);
             var dt11 = slot1.SubView(0, batch * 2);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel4(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(1 /* terms.1.lora_A */), t11);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(1 /* terms.1.lora_A */), t11);
             // input gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(2 /* terms.1.lora_B */), dt11);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(2 /* terms.1.lora_B */), dt11);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _weightGradientKernel7(32, dy, t11, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel7(32, dy, t11, DeviceParameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _gemm.Run(MatMulTransposed8, dt11, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed8, dt11, DeviceParameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel9(32, dt11, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _weightGradientKernel9(32, dt11, x, DeviceParameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(96, 32), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 16), dy, DeviceParameters.Value(0 /* terms.0.blocks */).SubView(96, 32), dx);
             // weight gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
-            _weightGradientKernel11(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(96, 32), batch);
+            _weightGradientKernel11(32, dy, x, DeviceParameters.Gradient(0 /* terms.0.blocks */).SubView(96, 32), batch);
             // input gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2
-            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(64, 32), dx);
+            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 16), dy, DeviceParameters.Value(0 /* terms.0.blocks */).SubView(64, 32), dx);
             // weight gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2
-            _weightGradientKernel13(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(64, 32), batch);
+            _weightGradientKernel13(32, dy, x, DeviceParameters.Gradient(0 /* terms.0.blocks */).SubView(64, 32), batch);
             // input gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2
-            _matMulTransposedKernel14(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(32, 32), dx);
+            _matMulTransposedKernel14(new global::ILGPU.Index2D(batch, 16), dy, DeviceParameters.Value(0 /* terms.0.blocks */).SubView(32, 32), dx);
             // weight gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2
-            _weightGradientKernel15(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(32, 32), batch);
+            _weightGradientKernel15(32, dy, x, DeviceParameters.Gradient(0 /* terms.0.blocks */).SubView(32, 32), batch);
             // input gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2
-            _matMulTransposedKernel16(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(0, 32), dx);
+            _matMulTransposedKernel16(new global::ILGPU.Index2D(batch, 16), dy, DeviceParameters.Value(0 /* terms.0.blocks */).SubView(0, 32), dx);
             // weight gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2
-            _weightGradientKernel17(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(0, 32), batch);
+            _weightGradientKernel17(32, dy, x, DeviceParameters.Gradient(0 /* terms.0.blocks */).SubView(0, 32), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -1373,25 +1206,25 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 6;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 36;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 36;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 36;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 36;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blocks [1, 6, 6]</c>: flat block butterfly, 1 block diagonals of 1 blocks of 6x6.</summary>
@@ -1408,40 +1241,26 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Blocks.Data, fanIn: 6, fanOut: 6, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 6);
 
         // blocksparse: block diagonal XOR 0, 1 blocks of 6x6
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Blocks.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 6, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 6);
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6
@@ -1457,16 +1276,13 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 6, 6 });
@@ -1477,16 +1293,9 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OneBlock"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OneBlock"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneBlock.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
         // Block matmul, 1 groups of 6x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
@@ -1499,64 +1308,34 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient2 = new(A: new(6, 1, 6), B: new(6, 6, 1), C: new(36, 6, 1), Rows: 6, Cols: 6, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.OneBlock layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 6, 6, "OneBlock.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // blocksparse: block diagonal XOR 0, 1 blocks of 6x6
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* blocks */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* blocks */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 6, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // input gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* blocks */), dx, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* blocks */), dx, batch);
             // weight gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6
-            _gemm.Run(WeightGradient2, dy, x, _parameters.Gradient(0 /* blocks */), batch);
+            _gemm.Run(WeightGradient2, dy, x, DeviceParameters.Gradient(0 /* blocks */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }

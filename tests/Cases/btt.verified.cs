@@ -64,25 +64,25 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 20;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 308;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 308;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 288;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [6, 4, 2]</c>: btt core 0: 6 blocks of 4x2.</summary>
@@ -107,23 +107,18 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 24);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 20, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 20);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -147,20 +142,11 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 20);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 24);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 20, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 20);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -204,16 +190,13 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 24, 20 });
@@ -269,16 +252,9 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Btt"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Btt"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Btt.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
@@ -298,11 +274,8 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(10, 1, 20), B: new(1, 24, 2), C: new(120, 12, 1), Rows: 10, Cols: 12, K: 0, Groups: 2, Tile: new(16, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Btt layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 20, "Btt.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.BiasKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel2));
@@ -314,78 +287,51 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 24);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 20, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             // btt: core 0, 6 blocks of 4x2
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* cores.0 */), t1, batch);
             // btt: core 1, 2 blocks of 10x12
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* cores.1 */), y, batch);
             // add the bias
-            _biasKernel2(new global::ILGPU.Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
+            _biasKernel2(new global::ILGPU.Index2D(batch, 20), y, DeviceParameters.Value(2 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 24);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 20, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var dt1 = slot1.SubView(0, batch * 24);
             // btt: core 0, 6 blocks of 4x2
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* cores.0 */), t1, batch);
             // bias gradient: column sums of dy
-            _biasGradientKernel3(20, dy, _parameters.Gradient(2 /* bias */), batch);
+            _biasGradientKernel3(20, dy, DeviceParameters.Gradient(2 /* bias */), batch);
             // input gradient of btt: core 1, 2 blocks of 10x12
-            _gemm.Run(MatMulTransposed4, dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _gemm.Run(MatMulTransposed4, dy, DeviceParameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 2 blocks of 10x12
-            _gemm.Run(WeightGradient5, dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _gemm.Run(WeightGradient5, dy, t1, DeviceParameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 6 blocks of 4x2
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 12), dt1, _parameters.Value(0 /* cores.0 */), dx);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 12), dt1, DeviceParameters.Value(0 /* cores.0 */), dx);
             // weight gradient of btt: core 0, 6 blocks of 4x2
-            _weightGradientKernel7(48, dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
+            _weightGradientKernel7(48, dt1, x, DeviceParameters.Gradient(0 /* cores.0 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -410,25 +356,25 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 128;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 128;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [4, 4, 4]</c>: btt core 0: 4 blocks of 4x4.</summary>
@@ -449,22 +395,17 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.MuP(Cores1.Data, fanIn: 4, fanOut: 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -485,19 +426,10 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -537,16 +469,13 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 16, 16, 16 });
@@ -559,16 +488,9 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.BttRankOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.BttRankOne"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttRankOne.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
         // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
@@ -590,80 +512,50 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.BttRankOne layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 16, "BttRankOne.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // btt: core 0, 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* cores.0 */), t1, batch);
             // btt: core 1, 4 blocks of 4x4
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* cores.1 */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // btt: core 0, 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* cores.0 */), t1, batch);
             // input gradient of btt: core 1, 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 4 blocks of 4x4
-            _gemm.Run(WeightGradient3, dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _gemm.Run(WeightGradient3, dy, t1, DeviceParameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed4, dt1, _parameters.Value(0 /* cores.0 */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt1, DeviceParameters.Value(0 /* cores.0 */), dx, batch);
             // weight gradient of btt: core 0, 4 blocks of 4x4
-            _gemm.Run(WeightGradient5, dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
+            _gemm.Run(WeightGradient5, dt1, x, DeviceParameters.Gradient(0 /* cores.0 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -688,25 +580,25 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 14;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 7;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 189;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 189;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 189;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 98;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [7, 3, 2]</c>: btt core 0: 7 blocks of 3x2.</summary>
@@ -727,23 +619,18 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Cores1.Data, fanIn: 21, fanOut: 7, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 14]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 14]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 21);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 7, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 14, y, batch * 7, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 14, 7);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 14, 7, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -764,20 +651,11 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 1, 7, 21, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 21);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 7, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 14, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 14, dx, batch * 14, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 7, dx, batch * 14, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 14, 7);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 14, 7, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -817,16 +695,13 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 14, 21, 7 });
@@ -876,16 +751,9 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.BttPrime"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.BttPrime"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttPrime.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
@@ -901,11 +769,8 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(7, 1, 7), B: new(1, 21, 1), C: new(147, 21, 1), Rows: 7, Cols: 21, K: 0, Groups: 1, Tile: new(8, 32, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.BttPrime layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 14, 7, "BttPrime.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -915,74 +780,47 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 21);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 7, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 14, y, (long)batch * 7, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 21);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 21);
             var t1 = slot0.SubView(0, batch * 21);
             // btt: core 0, 7 blocks of 3x2
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 21), x, _parameters.Value(0 /* cores.0 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 21), x, DeviceParameters.Value(0 /* cores.0 */), t1);
             // btt: core 1, 1 blocks of 7x21
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* cores.1 */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 21);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 7, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 14, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 14, dx, (long)batch * 14, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 7, dx, (long)batch * 14, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 21);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 21);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 21);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 21);
             var t1 = slot0.SubView(0, batch * 21);
             var dt1 = slot1.SubView(0, batch * 21);
             // btt: core 0, 7 blocks of 3x2
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 21), x, _parameters.Value(0 /* cores.0 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 21), x, DeviceParameters.Value(0 /* cores.0 */), t1);
             // input gradient of btt: core 1, 1 blocks of 7x21
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 1 blocks of 7x21
-            _gemm.Run(WeightGradient3, dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _gemm.Run(WeightGradient3, dy, t1, DeviceParameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 7 blocks of 3x2
-            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 14), dt1, _parameters.Value(0 /* cores.0 */), dx);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 14), dt1, DeviceParameters.Value(0 /* cores.0 */), dx);
             // weight gradient of btt: core 0, 7 blocks of 3x2
-            _weightGradientKernel5(42, dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
+            _weightGradientKernel5(42, dt1, x, DeviceParameters.Gradient(0 /* cores.0 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -1009,25 +847,25 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 36;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 36;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 1080;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 1080;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 1080;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1296;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.cores.0 [6, 12, 6]</c>: btt core 0: 6 blocks of 12x6.</summary>
@@ -1056,23 +894,18 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 3, fanOut: 36, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 36]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 36]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 72);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 36, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 36, y, batch * 36, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 36, 36);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 36, 36, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1100,20 +933,11 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1LoraB.Data, batch, 1, 36, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 72);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 36, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 36, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 36, dx, batch * 36, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 36, dx, batch * 36, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 36, 36);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 36, 36, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1173,16 +997,13 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 3, 5 }, valueWidths: new[] { 36, 72, 3, 36 });
@@ -1249,16 +1070,9 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.BttPlusLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.BttPlusLowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttPlusLowRank.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
@@ -1290,11 +1104,8 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(12, 1, 72), B: new(6, 36, 1), C: new(72, 6, 1), Rows: 12, Cols: 6, K: 0, Groups: 6, Tile: new(16, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.BttPlusLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 36, 36, "BttPlusLowRank.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
@@ -1306,92 +1117,65 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 72);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 36, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 36, y, (long)batch * 36, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 72);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 72);
             var t1 = slot0.SubView(0, batch * 72);
             var t3 = slot0.SubView(0, batch * 3);
             // terms.0 (btt): core 0, 6 blocks of 12x6
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.cores.0 */), t1, batch);
             // terms.0 (btt): core 1, 6 blocks of 6x12
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* terms.0.cores.1 */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* terms.0.cores.1 */), y, batch);
             // terms.1 (lowrank): down-projection A [3, 36]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t3);
             // terms.1 (lowrank): up-projection B [36, 3]
-            _gemm.Run(MatMul3, t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul3, t3, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 72);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 36, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 36, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 36, dx, (long)batch * 36, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 36, dx, (long)batch * 36, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 72);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 72);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 72);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 72);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 72);
             var t3 = slot1.SubView(0, batch * 3);
             var dt3 = slot2.SubView(0, batch * 3);
             var dt1 = slot1.SubView(0, batch * 72);
             // terms.0 (btt): core 0, 6 blocks of 12x6
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.cores.0 */), t1, batch);
             // terms.1 (lowrank): down-projection A [3, 36]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t3);
             // input gradient of terms.1 (lowrank): up-projection B [36, 3]
-            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(3 /* terms.1.lora_B */), dt3);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 3), dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt3);
             // weight gradient of terms.1 (lowrank): up-projection B [36, 3]
-            _weightGradientKernel5(108, dy, t3, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _weightGradientKernel5(108, dy, t3, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 36]
-            _gemm.Run(MatMulTransposed6, dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed6, dt3, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 36]
-            _weightGradientKernel7(108, dt3, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _weightGradientKernel7(108, dt3, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (btt): core 1, 6 blocks of 6x12
-            _gemm.Run(MatMulTransposed8, dy, _parameters.Value(1 /* terms.0.cores.1 */), dt1, batch);
+            _gemm.Run(MatMulTransposed8, dy, DeviceParameters.Value(1 /* terms.0.cores.1 */), dt1, batch);
             // weight gradient of terms.0 (btt): core 1, 6 blocks of 6x12
-            _gemm.Run(WeightGradient9, dy, t1, _parameters.Gradient(1 /* terms.0.cores.1 */), batch);
+            _gemm.Run(WeightGradient9, dy, t1, DeviceParameters.Gradient(1 /* terms.0.cores.1 */), batch);
             // input gradient of terms.0 (btt): core 0, 6 blocks of 12x6
-            _gemm.Run(MatMulTransposed10, dt1, _parameters.Value(0 /* terms.0.cores.0 */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dt1, DeviceParameters.Value(0 /* terms.0.cores.0 */), dx, batch);
             // weight gradient of terms.0 (btt): core 0, 6 blocks of 12x6
-            _gemm.Run(WeightGradient11, dt1, x, _parameters.Gradient(0 /* terms.0.cores.0 */), batch);
+            _gemm.Run(WeightGradient11, dt1, x, DeviceParameters.Gradient(0 /* terms.0.cores.0 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }

@@ -75,25 +75,25 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 144;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 144;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>twiddle [4, 8, 2, 2]</c>: butterfly twiddles, 4 factors of 8 2x2 blocks.</summary>
@@ -114,22 +114,17 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
 
         // butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time
         global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, y, Twiddle.Data, batch, 16, accumulate: false);
@@ -138,19 +133,10 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -171,16 +157,13 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 16, 16 });
@@ -209,26 +192,16 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Butterfly16"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Butterfly16"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Butterfly16.Gpu");
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel0;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel1;
 
         internal Gpu(global::StructMat.Tests.Cases.Butterfly16 layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 16, 16, "Butterfly16.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _biasKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel0));
@@ -236,60 +209,33 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel1));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time
-            _butterfly.Apply(x, y, _parameters.Value(0 /* twiddle */), batch, 16, accumulate: false);
+            _butterfly.Apply(x, y, DeviceParameters.Value(0 /* twiddle */), batch, 16, accumulate: false);
             // add the bias
-            _biasKernel0(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(1 /* bias */));
+            _biasKernel0(new global::ILGPU.Index2D(batch, 16), y, DeviceParameters.Value(1 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // bias gradient: column sums of dy
-            _biasGradientKernel1(16, dy, _parameters.Gradient(1 /* bias */), batch);
+            _biasGradientKernel1(16, dy, DeviceParameters.Gradient(1 /* bias */), batch);
             // input gradient of butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time (the transposed factors in reverse order)
-            _butterfly.ApplyTransposed(dy, dx, _parameters.Value(0 /* twiddle */), batch, 16, accumulate: false);
+            _butterfly.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* twiddle */), batch, 16, accumulate: false);
             // weight gradient of butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time
-            _butterfly.Gradient(x, dy, _parameters.Value(0 /* twiddle */), _parameters.Gradient(0 /* twiddle */), batch, 16);
+            _butterfly.Gradient(x, dy, DeviceParameters.Value(0 /* twiddle */), DeviceParameters.Gradient(0 /* twiddle */), batch, 16);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _butterfly.Dispose();
         }
     }
@@ -313,25 +259,25 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 2;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 2;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 4;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 4;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 4;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 4;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>twiddle [1, 1, 2, 2]</c>: butterfly twiddles, 1 factors of 1 2x2 blocks.</summary>
@@ -348,40 +294,26 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.MuP(Twiddle.Data, fanIn: 2, fanOut: 2, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 2]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 2]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 2, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 2, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 2, y, batch * 2, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 2, 2);
 
         // butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time
         global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, y, Twiddle.Data, batch, 2, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 2, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 2, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 2, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 2, dx, batch * 2, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 2, dx, batch * 2, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 2, 2);
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time (the transposed factors in reverse order)
@@ -399,16 +331,13 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 2, 2 });
@@ -419,77 +348,40 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Butterfly2"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Butterfly2"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Butterfly2.Gpu");
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
 
         internal Gpu(global::StructMat.Tests.Cases.Butterfly2 layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 2, 2, "Butterfly2.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 2, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 2, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 2, y, (long)batch * 2, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time
-            _butterfly.Apply(x, y, _parameters.Value(0 /* twiddle */), batch, 2, accumulate: false);
+            _butterfly.Apply(x, y, DeviceParameters.Value(0 /* twiddle */), batch, 2, accumulate: false);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 2, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 2, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 2, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 2, dx, (long)batch * 2, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 2, dx, (long)batch * 2, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // input gradient of butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time (the transposed factors in reverse order)
-            _butterfly.ApplyTransposed(dy, dx, _parameters.Value(0 /* twiddle */), batch, 2, accumulate: false);
+            _butterfly.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* twiddle */), batch, 2, accumulate: false);
             // weight gradient of butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time
-            _butterfly.Gradient(x, dy, _parameters.Value(0 /* twiddle */), _parameters.Gradient(0 /* twiddle */), batch, 2);
+            _butterfly.Gradient(x, dy, DeviceParameters.Value(0 /* twiddle */), DeviceParameters.Gradient(0 /* twiddle */), batch, 2);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _butterfly.Dispose();
         }
     }
@@ -516,25 +408,25 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 192;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 192;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 192;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.lora_A [3, 8]</c>: lowrank down-projection 8 -&gt; 3.</summary>
@@ -563,22 +455,17 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         global::StructMat.Runtime.Init.Initializers.MuP(Factors2Weight.Data, fanIn: 12, fanOut: 8, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -608,19 +495,10 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Factors0LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -690,16 +568,13 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 12, 8, 8, 3, 8 });
@@ -766,16 +641,9 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.ButterflyProduct"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.ButterflyProduct"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyProduct.Gpu");
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -799,11 +667,8 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyProduct layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 8, "ButterflyProduct.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel1",
@@ -816,62 +681,37 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
             var t3 = slot0.SubView(0, batch * 3);
             // factors.2 (dense): W [8, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(3 /* factors.2.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(3 /* factors.2.weight */), t1, batch);
             // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
-            _butterfly.Apply(t1, t2, _parameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
+            _butterfly.Apply(t1, t2, DeviceParameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
             // factors.0 (lowrank): down-projection A [3, 8]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), t2, _parameters.Value(0 /* factors.0.lora_A */), t3);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), t2, DeviceParameters.Value(0 /* factors.0.lora_A */), t3);
             // factors.0 (lowrank): up-projection B [8, 3]
-            _gemm.Run(MatMul2, t3, _parameters.Value(1 /* factors.0.lora_B */), y, batch);
+            _gemm.Run(MatMul2, t3, DeviceParameters.Value(1 /* factors.0.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
             var t3 = slot2.SubView(0, batch * 3);
@@ -879,36 +719,34 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
             var dt2 = slot2.SubView(0, batch * 8);
             var dt1 = slot1.SubView(0, batch * 8);
             // factors.2 (dense): W [8, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(3 /* factors.2.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(3 /* factors.2.weight */), t1, batch);
             // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
-            _butterfly.Apply(t1, t2, _parameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
+            _butterfly.Apply(t1, t2, DeviceParameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
             // factors.0 (lowrank): down-projection A [3, 8]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), t2, _parameters.Value(0 /* factors.0.lora_A */), t3);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), t2, DeviceParameters.Value(0 /* factors.0.lora_A */), t3);
             // input gradient of factors.0 (lowrank): up-projection B [8, 3]
-            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(1 /* factors.0.lora_B */), dt3);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 3), dy, DeviceParameters.Value(1 /* factors.0.lora_B */), dt3);
             // weight gradient of factors.0 (lowrank): up-projection B [8, 3]
-            _weightGradientKernel4(24, dy, t3, _parameters.Gradient(1 /* factors.0.lora_B */), batch);
+            _weightGradientKernel4(24, dy, t3, DeviceParameters.Gradient(1 /* factors.0.lora_B */), batch);
             // input gradient of factors.0 (lowrank): down-projection A [3, 8]
-            _gemm.Run(MatMulTransposed5, dt3, _parameters.Value(0 /* factors.0.lora_A */), dt2, batch);
+            _gemm.Run(MatMulTransposed5, dt3, DeviceParameters.Value(0 /* factors.0.lora_A */), dt2, batch);
             // weight gradient of factors.0 (lowrank): down-projection A [3, 8]
-            _weightGradientKernel6(24, dt3, t2, _parameters.Gradient(0 /* factors.0.lora_A */), batch);
+            _weightGradientKernel6(24, dt3, t2, DeviceParameters.Gradient(0 /* factors.0.lora_A */), batch);
             // input gradient of factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
-            _butterfly.ApplyTransposed(dt2, dt1, _parameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
+            _butterfly.ApplyTransposed(dt2, dt1, DeviceParameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
             // weight gradient of factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
-            _butterfly.Gradient(t1, dt2, _parameters.Value(2 /* factors.1.twiddle */), _parameters.Gradient(2 /* factors.1.twiddle */), batch, 8);
+            _butterfly.Gradient(t1, dt2, DeviceParameters.Value(2 /* factors.1.twiddle */), DeviceParameters.Gradient(2 /* factors.1.twiddle */), batch, 8);
             // input gradient of factors.2 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed7, dt1, _parameters.Value(3 /* factors.2.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt1, DeviceParameters.Value(3 /* factors.2.weight */), dx, batch);
             // weight gradient of factors.2 (dense): W [8, 12]
-            _gemm.Run(WeightGradient8, dt1, x, _parameters.Gradient(3 /* factors.2.weight */), batch);
+            _gemm.Run(WeightGradient8, dt1, x, DeviceParameters.Gradient(3 /* factors.2.weight */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _butterfly.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -932,25 +770,25 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 24;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 24;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 57;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 57;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 216;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 576;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.twiddle [3, 4, 2, 2]</c>: butterfly twiddles, 3 factors of 4 2x2 blocks.</summary>
@@ -971,22 +809,17 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Init.Initializers.MuP(Kron1Weight.Data, fanIn: 3, fanOut: 3, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 24, y, batch * 24, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 24, 24);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1016,19 +849,10 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 3, 8, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 24, dx, batch * 24, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 24, dx, batch * 24, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 24, 24);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1087,16 +911,13 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 24, 24, 24, 24, 24 });
@@ -1170,16 +991,9 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.ButterflyKron"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.ButterflyKron"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyKron.Gpu");
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
@@ -1188,11 +1002,8 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyKron layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 24, 24, "ButterflyKron.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -1206,89 +1017,62 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 24, y, (long)batch * 24, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var t3 = slot0.SubView(0, batch * 24);
             // kron.1 (dense): W [3, 3]
-            _matMulKernel0(new global::ILGPU.Index2D(batch * 8, 3), x, _parameters.Value(1 /* kron.1.weight */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 8, 3), x, DeviceParameters.Value(1 /* kron.1.weight */), t1);
             // kron: view as (8, 3) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 24), t1, t2);
             // kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
-            _butterfly.Apply(t2, t3, _parameters.Value(0 /* kron.0.twiddle */), batch * 3, 8, accumulate: false);
+            _butterfly.Apply(t2, t3, DeviceParameters.Value(0 /* kron.0.twiddle */), batch * 3, 8, accumulate: false);
             // kron: view as (3, 8) and transpose back
             _transposeKernel2(new global::ILGPU.Index2D(batch, 24), t3, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 24, dx, (long)batch * 24, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 24, dx, (long)batch * 24, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var dt3 = slot0.SubView(0, batch * 24);
             var dt2 = slot2.SubView(0, batch * 24);
             var dt1 = slot0.SubView(0, batch * 24);
             // kron.1 (dense): W [3, 3]
-            _matMulKernel0(new global::ILGPU.Index2D(batch * 8, 3), x, _parameters.Value(1 /* kron.1.weight */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 8, 3), x, DeviceParameters.Value(1 /* kron.1.weight */), t1);
             // kron: view as (8, 3) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 24), t1, t2);
             // gradient of kron: view as (3, 8) and transpose back (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 24), dy, dt3);
             // input gradient of kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
-            _butterfly.ApplyTransposed(dt3, dt2, _parameters.Value(0 /* kron.0.twiddle */), batch * 3, 8, accumulate: false);
+            _butterfly.ApplyTransposed(dt3, dt2, DeviceParameters.Value(0 /* kron.0.twiddle */), batch * 3, 8, accumulate: false);
             // weight gradient of kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
-            _butterfly.Gradient(t2, dt3, _parameters.Value(0 /* kron.0.twiddle */), _parameters.Gradient(0 /* kron.0.twiddle */), batch * 3, 8);
+            _butterfly.Gradient(t2, dt3, DeviceParameters.Value(0 /* kron.0.twiddle */), DeviceParameters.Gradient(0 /* kron.0.twiddle */), batch * 3, 8);
             // gradient of kron: view as (8, 3) and transpose (the inverse transpose)
             _transposeKernel2(new global::ILGPU.Index2D(batch, 24), dt2, dt1);
             // input gradient of kron.1 (dense): W [3, 3]
-            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch * 8, 3), dt1, _parameters.Value(1 /* kron.1.weight */), dx);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch * 8, 3), dt1, DeviceParameters.Value(1 /* kron.1.weight */), dx);
             // weight gradient of kron.1 (dense): W [3, 3]
-            _weightGradientKernel4(9, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 8);
+            _weightGradientKernel4(9, dt1, x, DeviceParameters.Gradient(1 /* kron.1.weight */), batch * 8);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _butterfly.Dispose();
         }
     }
@@ -1314,25 +1098,25 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 32;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 32;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 576;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 576;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 576;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1024;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.twiddle [5, 16, 2, 2]</c>: butterfly twiddles, 5 factors of 16 2x2 blocks.</summary>
@@ -1357,22 +1141,17 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 4, fanOut: 32, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 32]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 32]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 32, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 32, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 32, y, batch * 32, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 32, 32);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 32, 32, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1396,19 +1175,10 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 32, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 32, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 32, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 32, dx, batch * 32, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 32, dx, batch * 32, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 32, 32);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 32, 32, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1459,16 +1229,13 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 32, 4, 32 });
@@ -1483,16 +1250,9 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.ButterflyPlusLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.ButterflyPlusLowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyPlusLowRank.Gpu");
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -1515,89 +1275,59 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(32, 32, 1), C: new(128, 32, 1), Rows: 4, Cols: 32, K: 0, Groups: 1, Tile: new(4, 32, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyPlusLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 32, 32, "ButterflyPlusLowRank.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 32, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 32, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 32, y, (long)batch * 32, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time
-            _butterfly.Apply(x, y, _parameters.Value(0 /* terms.0.twiddle */), batch, 32, accumulate: false);
+            _butterfly.Apply(x, y, DeviceParameters.Value(0 /* terms.0.twiddle */), batch, 32, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 32]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [32, 4]
-            _gemm.Run(MatMul1, t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 32, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 32, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 32, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 32, dx, (long)batch * 32, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 32, dx, (long)batch * 32, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 32]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [32, 4]
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(2 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [32, 4]
-            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, DeviceParameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 32]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 32]
-            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, DeviceParameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time (the transposed factors in reverse order)
-            _butterfly.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.twiddle */), batch, 32, accumulate: true);
+            _butterfly.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.twiddle */), batch, 32, accumulate: true);
             // weight gradient of terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time
-            _butterfly.Gradient(x, dy, _parameters.Value(0 /* terms.0.twiddle */), _parameters.Gradient(0 /* terms.0.twiddle */), batch, 32);
+            _butterfly.Gradient(x, dy, DeviceParameters.Value(0 /* terms.0.twiddle */), DeviceParameters.Gradient(0 /* terms.0.twiddle */), batch, 32);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _butterfly.Dispose();
+            _gemm.Dispose();
         }
     }
 }

@@ -107,25 +107,25 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 84;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 84;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 84;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [8, 6]</c>: dense 6 -&gt; 8.</summary>
@@ -150,22 +150,17 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1LoraB.Data, fanIn: 2, fanOut: 6, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -191,19 +186,10 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Factors0Weight.Data, batch, 1, 8, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -258,16 +244,13 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 12, 2, 6, 8 });
@@ -332,16 +315,9 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Chain"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Chain"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Chain.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
@@ -364,11 +340,8 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Chain layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 8, "Chain.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -380,85 +353,58 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 2);
             var t2 = slot1.SubView(0, batch * 6);
             // factors.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* factors.1.lora_B */), t2, batch);
             // factors.0 (dense): W [8, 6]
-            _gemm.Run(MatMul2, t2, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 2);
             var t2 = slot1.SubView(0, batch * 6);
             var dt2 = slot2.SubView(0, batch * 6);
             var dt1 = slot1.SubView(0, batch * 2);
             // factors.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* factors.1.lora_B */), t2, batch);
             // input gradient of factors.0 (dense): W [8, 6]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* factors.0.weight */), dt2, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt2, batch);
             // weight gradient of factors.0 (dense): W [8, 6]
-            _gemm.Run(WeightGradient4, dy, t2, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _gemm.Run(WeightGradient4, dy, t2, DeviceParameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (lowrank): up-projection B [6, 2]
-            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 2), dt2, _parameters.Value(2 /* factors.1.lora_B */), dt1);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 2), dt2, DeviceParameters.Value(2 /* factors.1.lora_B */), dt1);
             // weight gradient of factors.1 (lowrank): up-projection B [6, 2]
-            _weightGradientKernel6(12, dt2, t1, _parameters.Gradient(2 /* factors.1.lora_B */), batch);
+            _weightGradientKernel6(12, dt2, t1, DeviceParameters.Gradient(2 /* factors.1.lora_B */), batch);
             // input gradient of factors.1 (lowrank): down-projection A [2, 12]
-            _gemm.Run(MatMulTransposed7, dt1, _parameters.Value(1 /* factors.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt1, DeviceParameters.Value(1 /* factors.1.lora_A */), dx, batch);
             // weight gradient of factors.1 (lowrank): down-projection A [2, 12]
-            _weightGradientKernel8(24, dt1, x, _parameters.Gradient(1 /* factors.1.lora_A */), batch);
+            _weightGradientKernel8(24, dt1, x, DeviceParameters.Gradient(1 /* factors.1.lora_A */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -487,25 +433,25 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 336;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 336;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 320;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.blkdiag1 [4, 4, 4]</c>: monarch first block-diagonal factor, 4 blocks of 4x4.</summary>
@@ -542,22 +488,17 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -591,19 +532,10 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -676,16 +608,13 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         return m4;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 10, valueIds: new[] { 0, 1, 5, 10 }, valueWidths: new[] { 16, 16, 2, 16 });
@@ -772,16 +701,9 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Mixture"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Mixture"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Mixture.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel5;
@@ -824,11 +746,8 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient16 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Mixture layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 16, 16, "Mixture.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
@@ -844,100 +763,73 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 2);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
             // terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* terms.0.blkdiag2 */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* terms.0.blkdiag2 */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t5);
             // terms.1 (lowrank): up-projection B [16, 2]
-            _gemm.Run(MatMul3, t5, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul3, t5, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
             // terms.2 (blockdiag): 2 blocks of 8x8
-            _gemm.Run(MatMul4, x, _parameters.Value(4 /* terms.2.weight */), y, batch);
+            _gemm.Run(MatMul4, x, DeviceParameters.Value(4 /* terms.2.weight */), y, batch);
             // add the bias
-            _biasKernel5(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(5 /* bias */));
+            _biasKernel5(new global::ILGPU.Index2D(batch, 16), y, DeviceParameters.Value(5 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 16);
             var t5 = slot1.SubView(0, batch * 2);
             var dt5 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 16);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t5);
             // bias gradient: column sums of dy
-            _biasGradientKernel6(16, dy, _parameters.Gradient(5 /* bias */), batch);
+            _biasGradientKernel6(16, dy, DeviceParameters.Gradient(5 /* bias */), batch);
             // input gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(4 /* terms.2.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dy, DeviceParameters.Value(4 /* terms.2.weight */), dx, batch);
             // weight gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _gemm.Run(WeightGradient8, dy, x, _parameters.Gradient(4 /* terms.2.weight */), batch);
+            _gemm.Run(WeightGradient8, dy, x, DeviceParameters.Gradient(4 /* terms.2.weight */), batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt5);
+            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt5);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _weightGradientKernel10(32, dy, t5, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _weightGradientKernel10(32, dy, t5, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _gemm.Run(MatMulTransposed11, dt5, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed11, dt5, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel12(32, dt5, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _weightGradientKernel12(32, dt5, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed13, dy, _parameters.Value(1 /* terms.0.blkdiag2 */), dt1, batch);
+            _gemm.Run(MatMulTransposed13, dy, DeviceParameters.Value(1 /* terms.0.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(WeightGradient14, dy, t1, _parameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient14, dy, t1, DeviceParameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
             // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed15, dt1, _parameters.Value(0 /* terms.0.blkdiag1 */), dx, batch);
+            _gemm.Run(MatMulTransposed15, dt1, DeviceParameters.Value(0 /* terms.0.blkdiag1 */), dx, batch);
             // weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(WeightGradient16, dt1, x, _parameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient16, dt1, x, DeviceParameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -963,25 +855,25 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 384;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 128;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 384;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [16, 16]</c> (frozen): dense 16 -&gt; 16.</summary>
@@ -1006,22 +898,17 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Init.Initializers.Zero(Terms1LoraB.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1045,19 +932,10 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 16, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1106,16 +984,13 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 16, 4, 16 });
@@ -1130,16 +1005,9 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Lora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Lora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Lora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
         // Block matmul, 1 groups of 16x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
@@ -1167,84 +1035,54 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Lora layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 16, "Lora.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [16, 16]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _gemm.Run(MatMul1, x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [16, 4]
-            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _gemm.Run(MatMul1, x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(2 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _gemm.Run(WeightGradient4, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient4, dy, t2, DeviceParameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _gemm.Run(MatMulTransposed5, dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt2, DeviceParameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _gemm.Run(WeightGradient6, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient6, dt2, x, DeviceParameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [16, 16]
-            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -1272,25 +1110,25 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 384;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 384;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 384;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.terms.0.weight [12, 12]</c>: dense 12 -&gt; 12.</summary>
@@ -1323,22 +1161,17 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Weight.Data, fanIn: 12, fanOut: 12, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1370,19 +1203,10 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, -0.25f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1459,16 +1283,13 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         return m8;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 3, 9 }, valueWidths: new[] { 12, 12, 2, 12 });
@@ -1537,16 +1358,9 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Nested"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Nested"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Nested.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
@@ -1587,11 +1401,8 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient14 = new(A: new(4, 1, 12), B: new(4, 12, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 3, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Nested layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 12, "Nested.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
@@ -1603,97 +1414,70 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
             // terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMul1, t1, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y, batch);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), t1, DeviceParameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _gemm.Run(MatMul3, t3, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul3, t3, DeviceParameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y, batch);
             // terms.1 (dense): W [12, 12]
-            _gemm.Run(MatMul4, x, _parameters.Value(4 /* terms.1.weight */), y, batch);
+            _gemm.Run(MatMul4, x, DeviceParameters.Value(4 /* terms.1.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             var dt3 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), t1, DeviceParameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // input gradient of terms.1 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed5, dy, _parameters.Value(4 /* terms.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dy, DeviceParameters.Value(4 /* terms.1.weight */), dx, batch);
             // weight gradient of terms.1 (dense): W [12, 12]
-            _gemm.Run(WeightGradient6, dy, x, _parameters.Gradient(4 /* terms.1.weight */), batch);
+            _gemm.Run(WeightGradient6, dy, x, DeviceParameters.Gradient(4 /* terms.1.weight */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), dt3);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), dt3);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _weightGradientKernel8(24, dy, t3, _parameters.Gradient(2 /* terms.0.factors.0.terms.1.lora_B */), batch);
+            _weightGradientKernel8(24, dy, t3, DeviceParameters.Gradient(2 /* terms.0.factors.0.terms.1.lora_B */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _gemm.Run(MatMulTransposed9, dt3, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1, batch);
+            _gemm.Run(MatMulTransposed9, dt3, DeviceParameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1, batch);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _weightGradientKernel10(24, dt3, t1, _parameters.Gradient(1 /* terms.0.factors.0.terms.1.lora_A */), batch);
+            _weightGradientKernel10(24, dt3, t1, DeviceParameters.Gradient(1 /* terms.0.factors.0.terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed11, dy, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed11, dy, DeviceParameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1, batch);
             // weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _gemm.Run(WeightGradient12, dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
+            _gemm.Run(WeightGradient12, dy, t1, DeviceParameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
             // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _gemm.Run(MatMulTransposed13, dt1, _parameters.Value(3 /* terms.0.factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed13, dt1, DeviceParameters.Value(3 /* terms.0.factors.1.weight */), dx, batch);
             // weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _gemm.Run(WeightGradient14, dt1, x, _parameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
+            _gemm.Run(WeightGradient14, dt1, x, DeviceParameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -1720,25 +1504,25 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 384;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 384;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 384;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.blkdiag1 [4, 4, 4]</c>: monarch first block-diagonal factor, 4 blocks of 4x4.</summary>
@@ -1767,22 +1551,17 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Blkdiag2.Data, fanIn: 8, fanOut: 8, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1812,19 +1591,10 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, y, Factors0Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1890,16 +1660,13 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 8, valueIds: new[] { 0, 1, 4, 5, 8 }, valueWidths: new[] { 16, 16, 16, 16, 16 });
@@ -1916,16 +1683,9 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Deep"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Deep"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Deep.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
         // Block matmul, 2 groups of 8x8: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
@@ -1965,70 +1725,42 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Deep layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 16, 16, "Deep.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _gemm.Run(MatMul1, t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMul2, t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
+            _gemm.Run(MatMul2, t4, DeviceParameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
             // factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMul3, t5, _parameters.Value(1 /* factors.0.blkdiag2 */), y, batch);
+            _gemm.Run(MatMul3, t5, DeviceParameters.Value(1 /* factors.0.blkdiag2 */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot2.SubView(0, batch * 16);
@@ -2036,34 +1768,32 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
             var dt4 = slot2.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _gemm.Run(MatMul1, t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMul2, t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
+            _gemm.Run(MatMul2, t4, DeviceParameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
             // input gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed4, dy, _parameters.Value(1 /* factors.0.blkdiag2 */), dt5, batch);
+            _gemm.Run(MatMulTransposed4, dy, DeviceParameters.Value(1 /* factors.0.blkdiag2 */), dt5, batch);
             // weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(WeightGradient5, dy, t5, _parameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient5, dy, t5, DeviceParameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
             // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed6, dt5, _parameters.Value(0 /* factors.0.blkdiag1 */), dt4, batch);
+            _gemm.Run(MatMulTransposed6, dt5, DeviceParameters.Value(0 /* factors.0.blkdiag1 */), dt4, batch);
             // weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(WeightGradient7, dt5, t4, _parameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient7, dt5, t4, DeviceParameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
             // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _gemm.Run(MatMulTransposed8, dt4, _parameters.Value(3 /* factors.1.blkdiag2 */), dt1, batch);
+            _gemm.Run(MatMulTransposed8, dt4, DeviceParameters.Value(3 /* factors.1.blkdiag2 */), dt1, batch);
             // weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _gemm.Run(WeightGradient9, dt4, t1, _parameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient9, dt4, t1, DeviceParameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
             // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _gemm.Run(MatMulTransposed10, dt1, _parameters.Value(2 /* factors.1.blkdiag1 */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dt1, DeviceParameters.Value(2 /* factors.1.blkdiag1 */), dx, batch);
             // weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _gemm.Run(WeightGradient11, dt1, x, _parameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient11, dt1, x, DeviceParameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -2088,25 +1818,25 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 168;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 24;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 168;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 72;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [3, 2, 4]</c>: blockdiag 3 blocks of 2x4.</summary>
@@ -2127,22 +1857,17 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 12, fanOut: 12, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 6);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2163,19 +1888,10 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 3, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 6);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2217,16 +1933,13 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 6 });
@@ -2264,16 +1977,9 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.FrozenFactor"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.FrozenFactor"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FrozenFactor.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
@@ -2288,11 +1994,8 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.FrozenFactor layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 6, "FrozenFactor.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
@@ -2300,70 +2003,43 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.0 (blockdiag): 3 blocks of 2x4
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 6), t1, _parameters.Value(0 /* factors.0.weight */), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 6), t1, DeviceParameters.Value(0 /* factors.0.weight */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.weight */), t1, batch);
             // input gradient of factors.0 (blockdiag): 3 blocks of 2x4
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (blockdiag): 3 blocks of 2x4
-            _weightGradientKernel3(24, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _weightGradientKernel3(24, dy, t1, DeviceParameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed4, dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt1, DeviceParameters.Value(1 /* factors.1.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }

@@ -88,25 +88,25 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 196;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 100;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 216;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 12]</c> (frozen): dense 12 -&gt; 8.</summary>
@@ -140,22 +140,17 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard1LoraB.Data, fanIn: 3, fanOut: 8, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -179,19 +174,10 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.CpuKernels.Scale(t2, y, batch * 8, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -251,16 +237,13 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         return m5;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 12, 8, 8 });
@@ -287,16 +270,9 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Loha"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Loha"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Loha.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
@@ -309,11 +285,8 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Loha layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "Loha.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _scaleKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Loha.ScaleKernel1",
@@ -322,78 +295,51 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x)
-            _hadamard.Apply(x, t2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 2, 3, transposed: false, accumulate: false);
+            _hadamard.Apply(x, t2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 2, 3, transposed: false, accumulate: false);
             // terms.1 (scale): times 2
             _scaleKernel1(batch * 8, t2, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var dt2 = slot0.SubView(0, batch * 8);
             // gradient of terms.1 (scale): times 2
             _scaleKernel2(batch * 8, dy, dt2);
             // input gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
-            _hadamard.Apply(dt2, dx, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 2, 3, transposed: true, accumulate: false);
+            _hadamard.Apply(dt2, dx, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 2, 3, transposed: true, accumulate: false);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x), A1
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(1 /* terms.1.hadamard.0.lora_A */), target: 0, batch, 12, 8, 2, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(1 /* terms.1.hadamard.0.lora_A */), target: 0, batch, 12, 8, 2, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x), B1
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(2 /* terms.1.hadamard.0.lora_B */), target: 1, batch, 12, 8, 2, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(2 /* terms.1.hadamard.0.lora_B */), target: 1, batch, 12, 8, 2, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x), A2
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* terms.1.hadamard.1.lora_A */), target: 2, batch, 12, 8, 2, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(3 /* terms.1.hadamard.1.lora_A */), target: 2, batch, 12, 8, 2, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x), B2
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 8, 2, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 8, 2, 3);
             // input gradient of terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _hadamard.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -420,25 +366,25 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 72;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 72;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 64;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>hadamard.0.lora_A [2, 8]</c>: lowrank down-projection 8 -&gt; 2.</summary>
@@ -471,22 +417,17 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
 
         // hadamard: (B1 A1) ∘ (B2 A2) as the rank 2·2 product B̃ (Ã x)
         global::StructMat.Runtime.Kernels.HadamardKernels.Apply(x, y, Hadamard0LoraA.Data, Hadamard0LoraB.Data, Hadamard1LoraA.Data, Hadamard1LoraB.Data, batch, 8, 8, 2, 2, accumulate: false);
@@ -495,19 +436,10 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 8);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -541,16 +473,13 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 8, 8 });
@@ -579,26 +508,16 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.HadamardAlone"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.HadamardAlone"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("HadamardAlone.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel0;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel1;
 
         internal Gpu(global::StructMat.Tests.Cases.HadamardAlone layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 8, 8, "HadamardAlone.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _biasKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.HadamardAlone.BiasKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel0));
@@ -606,66 +525,39 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel1));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // hadamard: (B1 A1) ∘ (B2 A2) as the rank 2·2 product B̃ (Ã x)
-            _hadamard.Apply(x, y, _parameters.Value(0 /* hadamard.0.lora_A */), _parameters.Value(1 /* hadamard.0.lora_B */), _parameters.Value(2 /* hadamard.1.lora_A */), _parameters.Value(3 /* hadamard.1.lora_B */), batch, 8, 8, 2, 2, transposed: false, accumulate: false);
+            _hadamard.Apply(x, y, DeviceParameters.Value(0 /* hadamard.0.lora_A */), DeviceParameters.Value(1 /* hadamard.0.lora_B */), DeviceParameters.Value(2 /* hadamard.1.lora_A */), DeviceParameters.Value(3 /* hadamard.1.lora_B */), batch, 8, 8, 2, 2, transposed: false, accumulate: false);
             // add the bias
-            _biasKernel0(new global::ILGPU.Index2D(batch, 8), y, _parameters.Value(4 /* bias */));
+            _biasKernel0(new global::ILGPU.Index2D(batch, 8), y, DeviceParameters.Value(4 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // bias gradient: column sums of dy
-            _biasGradientKernel1(8, dy, _parameters.Gradient(4 /* bias */), batch);
+            _biasGradientKernel1(8, dy, DeviceParameters.Gradient(4 /* bias */), batch);
             // input gradient of hadamard: (B1 A1) ∘ (B2 A2) as the rank 2·2 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
-            _hadamard.Apply(dy, dx, _parameters.Value(0 /* hadamard.0.lora_A */), _parameters.Value(1 /* hadamard.0.lora_B */), _parameters.Value(2 /* hadamard.1.lora_A */), _parameters.Value(3 /* hadamard.1.lora_B */), batch, 8, 8, 2, 2, transposed: true, accumulate: false);
+            _hadamard.Apply(dy, dx, DeviceParameters.Value(0 /* hadamard.0.lora_A */), DeviceParameters.Value(1 /* hadamard.0.lora_B */), DeviceParameters.Value(2 /* hadamard.1.lora_A */), DeviceParameters.Value(3 /* hadamard.1.lora_B */), batch, 8, 8, 2, 2, transposed: true, accumulate: false);
             // weight gradient of hadamard: (B1 A1) ∘ (B2 A2) as the rank 2·2 product B̃ (Ã x), A1
-            _hadamard.Gradient(x, dy, _parameters.Value(0 /* hadamard.0.lora_A */), _parameters.Value(1 /* hadamard.0.lora_B */), _parameters.Value(2 /* hadamard.1.lora_A */), _parameters.Value(3 /* hadamard.1.lora_B */), _parameters.Gradient(0 /* hadamard.0.lora_A */), target: 0, batch, 8, 8, 2, 2);
+            _hadamard.Gradient(x, dy, DeviceParameters.Value(0 /* hadamard.0.lora_A */), DeviceParameters.Value(1 /* hadamard.0.lora_B */), DeviceParameters.Value(2 /* hadamard.1.lora_A */), DeviceParameters.Value(3 /* hadamard.1.lora_B */), DeviceParameters.Gradient(0 /* hadamard.0.lora_A */), target: 0, batch, 8, 8, 2, 2);
             // weight gradient of hadamard: (B1 A1) ∘ (B2 A2) as the rank 2·2 product B̃ (Ã x), B1
-            _hadamard.Gradient(x, dy, _parameters.Value(0 /* hadamard.0.lora_A */), _parameters.Value(1 /* hadamard.0.lora_B */), _parameters.Value(2 /* hadamard.1.lora_A */), _parameters.Value(3 /* hadamard.1.lora_B */), _parameters.Gradient(1 /* hadamard.0.lora_B */), target: 1, batch, 8, 8, 2, 2);
+            _hadamard.Gradient(x, dy, DeviceParameters.Value(0 /* hadamard.0.lora_A */), DeviceParameters.Value(1 /* hadamard.0.lora_B */), DeviceParameters.Value(2 /* hadamard.1.lora_A */), DeviceParameters.Value(3 /* hadamard.1.lora_B */), DeviceParameters.Gradient(1 /* hadamard.0.lora_B */), target: 1, batch, 8, 8, 2, 2);
             // weight gradient of hadamard: (B1 A1) ∘ (B2 A2) as the rank 2·2 product B̃ (Ã x), A2
-            _hadamard.Gradient(x, dy, _parameters.Value(0 /* hadamard.0.lora_A */), _parameters.Value(1 /* hadamard.0.lora_B */), _parameters.Value(2 /* hadamard.1.lora_A */), _parameters.Value(3 /* hadamard.1.lora_B */), _parameters.Gradient(2 /* hadamard.1.lora_A */), target: 2, batch, 8, 8, 2, 2);
+            _hadamard.Gradient(x, dy, DeviceParameters.Value(0 /* hadamard.0.lora_A */), DeviceParameters.Value(1 /* hadamard.0.lora_B */), DeviceParameters.Value(2 /* hadamard.1.lora_A */), DeviceParameters.Value(3 /* hadamard.1.lora_B */), DeviceParameters.Gradient(2 /* hadamard.1.lora_A */), target: 2, batch, 8, 8, 2, 2);
             // weight gradient of hadamard: (B1 A1) ∘ (B2 A2) as the rank 2·2 product B̃ (Ã x), B2
-            _hadamard.Gradient(x, dy, _parameters.Value(0 /* hadamard.0.lora_A */), _parameters.Value(1 /* hadamard.0.lora_B */), _parameters.Value(2 /* hadamard.1.lora_A */), _parameters.Value(3 /* hadamard.1.lora_B */), _parameters.Gradient(3 /* hadamard.1.lora_B */), target: 3, batch, 8, 8, 2, 2);
+            _hadamard.Gradient(x, dy, DeviceParameters.Value(0 /* hadamard.0.lora_A */), DeviceParameters.Value(1 /* hadamard.0.lora_B */), DeviceParameters.Value(2 /* hadamard.1.lora_A */), DeviceParameters.Value(3 /* hadamard.1.lora_B */), DeviceParameters.Gradient(3 /* hadamard.1.lora_B */), target: 3, batch, 8, 8, 2, 2);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _hadamard.Dispose();
         }
     }
@@ -693,25 +585,25 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 6;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 10;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 70;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 70;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 60;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 60;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [10, 4]</c>: dense 4 -&gt; 10.</summary>
@@ -744,22 +636,17 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Hadamard1LoraB.Data, fanIn: 2, fanOut: 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 10, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 10);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 6, 10, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -780,19 +667,10 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 10, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 10, dx, batch * 6, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 10);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 6, 10, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -854,16 +732,13 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         return m4;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 6, 4, 10 });
@@ -876,16 +751,9 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.HadamardShaped"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.HadamardShaped"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("HadamardShaped.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -899,89 +767,59 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient2 = new(A: new(10, 1, 10), B: new(4, 4, 1), C: new(40, 4, 1), Rows: 10, Cols: 4, K: 0, Groups: 1, Tile: new(16, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.HadamardShaped layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 6, 10, "HadamardShaped.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 10, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t1 = slot0.SubView(0, batch * 4);
             // factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
-            _hadamard.Apply(x, t1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: false, accumulate: false);
+            _hadamard.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* factors.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* factors.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: false, accumulate: false);
             // factors.0 (dense): W [10, 4]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 10, dx, (long)batch * 6, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t1 = slot0.SubView(0, batch * 4);
             var dt1 = slot1.SubView(0, batch * 4);
             // factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
-            _hadamard.Apply(x, t1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: false, accumulate: false);
+            _hadamard.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* factors.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* factors.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: false, accumulate: false);
             // input gradient of factors.0 (dense): W [10, 4]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (dense): W [10, 4]
-            _gemm.Run(WeightGradient2, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _gemm.Run(WeightGradient2, dy, t1, DeviceParameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
-            _hadamard.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: true, accumulate: false);
+            _hadamard.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* factors.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* factors.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: true, accumulate: false);
             // weight gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A1
-            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), _parameters.Gradient(1 /* factors.1.hadamard.0.lora_A */), target: 0, batch, 6, 4, 1, 2);
+            _hadamard.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* factors.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* factors.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* factors.1.hadamard.1.lora_B */), DeviceParameters.Gradient(1 /* factors.1.hadamard.0.lora_A */), target: 0, batch, 6, 4, 1, 2);
             // weight gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B1
-            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), _parameters.Gradient(2 /* factors.1.hadamard.0.lora_B */), target: 1, batch, 6, 4, 1, 2);
+            _hadamard.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* factors.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* factors.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* factors.1.hadamard.1.lora_B */), DeviceParameters.Gradient(2 /* factors.1.hadamard.0.lora_B */), target: 1, batch, 6, 4, 1, 2);
             // weight gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A2
-            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* factors.1.hadamard.1.lora_A */), target: 2, batch, 6, 4, 1, 2);
+            _hadamard.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* factors.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* factors.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* factors.1.hadamard.1.lora_B */), DeviceParameters.Gradient(3 /* factors.1.hadamard.1.lora_A */), target: 2, batch, 6, 4, 1, 2);
             // weight gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B2
-            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* factors.1.hadamard.1.lora_B */), target: 3, batch, 6, 4, 1, 2);
+            _hadamard.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* factors.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* factors.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* factors.1.hadamard.1.lora_B */), DeviceParameters.Gradient(4 /* factors.1.hadamard.1.lora_B */), target: 3, batch, 6, 4, 1, 2);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _hadamard.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1008,25 +846,25 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 33;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 33;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 84;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
@@ -1059,22 +897,17 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         global::StructMat.Runtime.Init.Initializers.MuP(Kron1Hadamard1LoraB.Data, fanIn: 2, fanOut: 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1104,19 +937,10 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 4, 3, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1191,16 +1015,13 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         return m4;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 12, 12, 12, 12, 12 });
@@ -1274,16 +1095,9 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronHadamard"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronHadamard"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronHadamard.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -1292,11 +1106,8 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
         internal Gpu(global::StructMat.Tests.Cases.KronHadamard layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 12, "KronHadamard.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronHadamard.TransposeKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel0));
@@ -1310,95 +1121,68 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 12);
             // kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
-            _hadamard.Apply(x, t1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: false, accumulate: false);
+            _hadamard.Apply(x, t1, DeviceParameters.Value(1 /* kron.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* kron.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* kron.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: false, accumulate: false);
             // kron: view as (3, 4) and transpose
             _transposeKernel0(new global::ILGPU.Index2D(batch, 12), t1, t2);
             // kron.0 (dense): W [3, 3]
-            _matMulKernel1(new global::ILGPU.Index2D(batch * 4, 3), t2, _parameters.Value(0 /* kron.0.weight */), t3);
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 4, 3), t2, DeviceParameters.Value(0 /* kron.0.weight */), t3);
             // kron: view as (4, 3) and transpose back
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t3, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var t2 = slot1.SubView(0, batch * 12);
             var dt3 = slot0.SubView(0, batch * 12);
             var dt2 = slot2.SubView(0, batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
-            _hadamard.Apply(x, t1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: false, accumulate: false);
+            _hadamard.Apply(x, t1, DeviceParameters.Value(1 /* kron.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* kron.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* kron.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: false, accumulate: false);
             // kron: view as (3, 4) and transpose
             _transposeKernel0(new global::ILGPU.Index2D(batch, 12), t1, t2);
             // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
             _transposeKernel0(new global::ILGPU.Index2D(batch, 12), dy, dt3);
             // input gradient of kron.0 (dense): W [3, 3]
-            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch * 4, 3), dt3, _parameters.Value(0 /* kron.0.weight */), dt2);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch * 4, 3), dt3, DeviceParameters.Value(0 /* kron.0.weight */), dt2);
             // weight gradient of kron.0 (dense): W [3, 3]
-            _weightGradientKernel4(9, dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            _weightGradientKernel4(9, dt3, t2, DeviceParameters.Gradient(0 /* kron.0.weight */), batch * 4);
             // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), dt2, dt1);
             // input gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
-            _hadamard.Apply(dt1, dx, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: true, accumulate: false);
+            _hadamard.Apply(dt1, dx, DeviceParameters.Value(1 /* kron.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* kron.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* kron.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: true, accumulate: false);
             // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A1
-            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), _parameters.Gradient(1 /* kron.1.hadamard.0.lora_A */), target: 0, batch * 3, 4, 4, 1, 2);
+            _hadamard.Gradient(x, dt1, DeviceParameters.Value(1 /* kron.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* kron.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* kron.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* kron.1.hadamard.1.lora_B */), DeviceParameters.Gradient(1 /* kron.1.hadamard.0.lora_A */), target: 0, batch * 3, 4, 4, 1, 2);
             // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B1
-            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), _parameters.Gradient(2 /* kron.1.hadamard.0.lora_B */), target: 1, batch * 3, 4, 4, 1, 2);
+            _hadamard.Gradient(x, dt1, DeviceParameters.Value(1 /* kron.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* kron.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* kron.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* kron.1.hadamard.1.lora_B */), DeviceParameters.Gradient(2 /* kron.1.hadamard.0.lora_B */), target: 1, batch * 3, 4, 4, 1, 2);
             // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A2
-            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* kron.1.hadamard.1.lora_A */), target: 2, batch * 3, 4, 4, 1, 2);
+            _hadamard.Gradient(x, dt1, DeviceParameters.Value(1 /* kron.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* kron.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* kron.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* kron.1.hadamard.1.lora_B */), DeviceParameters.Gradient(3 /* kron.1.hadamard.1.lora_A */), target: 2, batch * 3, 4, 4, 1, 2);
             // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B2
-            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* kron.1.hadamard.1.lora_B */), target: 3, batch * 3, 4, 4, 1, 2);
+            _hadamard.Gradient(x, dt1, DeviceParameters.Value(1 /* kron.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* kron.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* kron.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* kron.1.hadamard.1.lora_B */), DeviceParameters.Gradient(4 /* kron.1.hadamard.1.lora_B */), target: 3, batch * 3, 4, 4, 1, 2);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _hadamard.Dispose();
         }
     }

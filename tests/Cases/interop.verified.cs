@@ -188,25 +188,25 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 20;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 116;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 116;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 96;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [4, 3, 3]</c>: monarch first block-diagonal factor, 4 blocks of 3x3.</summary>
@@ -231,22 +231,17 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 20, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 20);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -270,19 +265,10 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 20);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 20, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 20);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -326,13 +312,10 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
     /// <summary>
@@ -345,7 +328,7 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 20, 12, 4, Blkdiag1.Data, Blkdiag2.Data);
     }
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 12, 12, 20 });
@@ -438,16 +421,9 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.FlyMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.FlyMonarch"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FlyMonarch.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
@@ -461,11 +437,8 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 12, 4), B: new(15, 1, 3), C: new(1, 20, 4), Rows: 0, Cols: 5, K: 3, Groups: 4, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
 
         internal Gpu(global::StructMat.Tests.Cases.FlyMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 20, "FlyMonarch.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -483,76 +456,49 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 20, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 12), x, DeviceParameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* blkdiag2 */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* blkdiag2 */), y, batch);
             // add the bias
-            _biasKernel2(new global::ILGPU.Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
+            _biasKernel2(new global::ILGPU.Index2D(batch, 20), y, DeviceParameters.Value(2 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 20, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 12), x, DeviceParameters.Value(0 /* blkdiag1 */), t1);
             // bias gradient: column sums of dy
-            _biasGradientKernel3(20, dy, _parameters.Gradient(2 /* bias */), batch);
+            _biasGradientKernel3(20, dy, DeviceParameters.Gradient(2 /* bias */), batch);
             // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 12), dy, DeviceParameters.Value(1 /* blkdiag2 */), dt1);
             // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _weightGradientKernel5(60, dy, t1, _parameters.Gradient(1 /* blkdiag2 */), batch);
+            _weightGradientKernel5(60, dy, t1, DeviceParameters.Gradient(1 /* blkdiag2 */), batch);
             // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 12), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 12), dt1, DeviceParameters.Value(0 /* blkdiag1 */), dx);
             // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _weightGradientKernel7(36, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
+            _weightGradientKernel7(36, dt1, x, DeviceParameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -578,25 +524,25 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 10;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 134;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 54;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 134;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 80;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 10]</c> (frozen): dense 10 -&gt; 8.</summary>
@@ -621,22 +567,17 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.Zero(Terms1LoraB.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 10, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 10, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -660,19 +601,10 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, dx, batch * 10, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 10, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 10, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 10, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -721,16 +653,13 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 10, 3, 8 });
@@ -795,16 +724,9 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftLora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftLora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
@@ -824,11 +746,8 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(80, 10, 1), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftLora layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 10, 8, "PeftLora.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
@@ -840,76 +759,49 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             // terms.0 (dense): W [8, 10]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [3, 10]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [8, 3]
-            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, dx, (long)batch * 10, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 10, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             var dt2 = slot1.SubView(0, batch * 3);
             // terms.1 (lowrank): down-projection A [3, 10]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2);
             // input gradient of terms.1 (lowrank): up-projection B [8, 3]
-            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 3), dy, DeviceParameters.Value(2 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [8, 3]
-            _weightGradientKernel4(24, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel4(24, dy, t2, DeviceParameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 10]
-            _gemm.Run(MatMulTransposed5, dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt2, DeviceParameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 10]
-            _weightGradientKernel6(30, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _weightGradientKernel6(30, dt2, x, DeviceParameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [8, 10]
-            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -934,25 +826,25 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 6;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 60;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 24;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 84;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 36;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [6, 6]</c> (frozen): dense 6 -&gt; 6.</summary>
@@ -973,22 +865,17 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(Factors1HraU.Data, 6, 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 6);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 6, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1009,19 +896,10 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 6, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 6);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 6, 6, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1060,16 +938,13 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 6, 6, 6 });
@@ -1082,16 +957,9 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftHra"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftHra"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftHra.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -1102,75 +970,45 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftHra layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 6, 6, "PeftHra.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);
             // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-            _householder.Apply(x, t1, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: false, accumulate: false);
+            _householder.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.hra_u */), Workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: false, accumulate: false);
             // factors.0 (dense): W [6, 6]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 6, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             var dt1 = slot0.SubView(0, batch * 6);
             // input gradient of factors.0 (dense): W [6, 6]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: true, accumulate: false);
+            _householder.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.hra_u */), Workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: true, accumulate: false);
             // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-            _householder.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hra_u */), _parameters.Gradient(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), _workspace.Get(2, (long)batch * 6), _workspace.Get(3, (long)batch * 24), batch, 6, 4);
+            _householder.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.hra_u */), DeviceParameters.Gradient(1 /* factors.1.hra_u */), Workspace.Get(1, (long)batch * 6), Workspace.Get(2, (long)batch * 6), Workspace.Get(3, (long)batch * 24), batch, 6, 4);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -1195,25 +1033,25 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 114;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 18;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 144;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [8, 12]</c> (frozen): dense 12 -&gt; 8.</summary>
@@ -1235,22 +1073,17 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1OftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1271,19 +1104,10 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
@@ -1311,16 +1135,13 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 8 });
@@ -1333,16 +1154,9 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftOftQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftOftQ"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftOftQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -1353,77 +1167,47 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftOftQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "PeftOftQ.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: false, accumulate: false);
             // factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: true, accumulate: false);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* factors.1.oft_R */), _parameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.oft_R */), DeviceParameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1447,25 +1231,25 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 114;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 18;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 144;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [8, 12]</c> (frozen): dense 12 -&gt; 8.</summary>
@@ -1487,22 +1271,17 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1OftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1523,19 +1302,10 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
@@ -1563,16 +1333,13 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 8 });
@@ -1585,16 +1352,9 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftOftQExact"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftOftQExact"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftOftQExact.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -1605,77 +1365,47 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftOftQExact layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "PeftOftQExact.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
             // factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* factors.1.oft_R */), _parameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.oft_R */), DeviceParameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1699,25 +1429,25 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 162;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 18;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 192;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
@@ -1739,22 +1469,17 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1OftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1775,19 +1500,10 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
@@ -1815,16 +1531,13 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 12 });
@@ -1837,16 +1550,9 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftOftV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftOftV"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftOftV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -1857,77 +1563,47 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftOftV layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 12, "PeftOftV.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 12]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: true, accumulate: false);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* factors.1.oft_R */), _parameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.oft_R */), DeviceParameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1951,25 +1627,25 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 162;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 18;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 192;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
@@ -1991,22 +1667,17 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1OftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2027,19 +1698,10 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
@@ -2067,16 +1729,13 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 12 });
@@ -2089,16 +1748,9 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftOftVExact"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftOftVExact"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftOftVExact.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -2109,77 +1761,47 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftOftVExact layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 12, "PeftOftVExact.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 12]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* factors.1.oft_R */), _parameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.oft_R */), DeviceParameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2209,25 +1831,25 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 312;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 120;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 300;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 192;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [12]</c>: diagonal 12.</summary>
@@ -2258,22 +1880,17 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2326,19 +1943,10 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 12);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
@@ -2444,16 +2052,13 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16, 16, 12, 12 });
@@ -2520,16 +2125,9 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftBoftQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftBoftQ"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftBoftQ.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1Inverse;
@@ -2549,11 +2147,8 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(12, 12, 1), B: new(192, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftBoftQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 5, 16, 12, "PeftBoftQ.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
             _blockButterflyMap16Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1);
             _blockButterflyMap16Group8Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1);
             _blockButterflyMap16Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1Inverse);
@@ -2572,31 +2167,14 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
@@ -2608,44 +2186,36 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
             // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t1, t2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 2, P_2
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
             // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
             // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t4, t5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 1, P_1
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t6, t7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [12, 16]
-            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, DeviceParameters.Value(1 /* factors.1.weight */), t8, batch);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), t8, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), t8, DeviceParameters.Value(0 /* factors.0.diag */), y);
             // add the bias
-            _biasKernel3(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(3 /* bias */));
+            _biasKernel3(new global::ILGPU.Index2D(batch, 12), y, DeviceParameters.Value(3 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot4 = Workspace.Get(4, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot2.SubView(0, batch * 16);
@@ -2665,60 +2235,58 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
             // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t1, t2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 2, P_2
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
             // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
             // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t4, t5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 1, P_1
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t6, t7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [12, 16]
-            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, DeviceParameters.Value(1 /* factors.1.weight */), t8, batch);
             // bias gradient: column sums of dy
-            _biasGradientKernel4(12, dy, _parameters.Gradient(3 /* bias */), batch);
+            _biasGradientKernel4(12, dy, DeviceParameters.Gradient(3 /* bias */), batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(0 /* factors.0.diag */), dt8);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt8);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel5(12, dy, t8, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel5(12, dy, t8, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (dense): W [12, 16]
-            _gemm.Run(MatMulTransposed6, dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
+            _gemm.Run(MatMulTransposed6, dt8, DeviceParameters.Value(1 /* factors.1.weight */), dt7, batch);
             // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt7, dt6, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt7, dt6, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t6, dt7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t6, dt7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt6, _blockButterflyMap16Group4Block1Inverse.View, dt5);
             // input gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt5, dt4, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt5, dt4, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t4, dt5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t4, dt5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt4, _blockButterflyMap16Group4Block1.View, dt3);
             // input gradient of factors.2 (boft): factor 2, P_2 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt3, _blockButterflyMap16Group8Block1Inverse.View, dt2);
             // input gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt2, dt1, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt2, dt1, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t1, dt2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t1, dt2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _blockButterflyMap16Group8Block1.View, dx);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _blockButterflyMap16Group4Block1.Dispose();
             _blockButterflyMap16Group8Block1.Dispose();
             _blockButterflyMap16Group4Block1Inverse.Dispose();
             _blockButterflyMap16Group8Block1Inverse.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2747,25 +2315,25 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 368;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 112;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 368;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [16]</c>: diagonal 16.</summary>
@@ -2792,22 +2360,17 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.Zero(Factors2BoftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2857,19 +2420,10 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t8, y, Factors0Diag.Data, batch, 16, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
@@ -2972,16 +2526,13 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16, 16, 16, 16 });
@@ -3030,16 +2581,9 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftBoftV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftBoftV"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftBoftV.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1Inverse;
@@ -3057,11 +2601,8 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftBoftV layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 5, 16, 16, "PeftBoftV.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
             _blockButterflyMap16Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1);
             _blockButterflyMap16Group8Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1);
             _blockButterflyMap16Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1Inverse);
@@ -3076,31 +2617,14 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel3));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
@@ -3112,42 +2636,34 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
             // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t1, t2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 2, P_2
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
             // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
             // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t4, t5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 1, P_1
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t6, t7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [16, 16]
-            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, DeviceParameters.Value(1 /* factors.1.weight */), t8, batch);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t8, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t8, DeviceParameters.Value(0 /* factors.0.diag */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot4 = Workspace.Get(4, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot2.SubView(0, batch * 16);
@@ -3167,58 +2683,56 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
             // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t1, t2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 2, P_2
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
             // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
             // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t4, t5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 1, P_1
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t6, t7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [16, 16]
-            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, DeviceParameters.Value(1 /* factors.1.weight */), t8, batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* factors.0.diag */), dt8);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt8);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel3(16, dy, t8, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel3(16, dy, t8, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (dense): W [16, 16]
-            _gemm.Run(MatMulTransposed4, dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
+            _gemm.Run(MatMulTransposed4, dt8, DeviceParameters.Value(1 /* factors.1.weight */), dt7, batch);
             // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt7, dt6, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt7, dt6, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t6, dt7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t6, dt7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt6, _blockButterflyMap16Group4Block1Inverse.View, dt5);
             // input gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt5, dt4, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt5, dt4, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t4, dt5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t4, dt5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt4, _blockButterflyMap16Group4Block1.View, dt3);
             // input gradient of factors.2 (boft): factor 2, P_2 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt3, _blockButterflyMap16Group8Block1Inverse.View, dt2);
             // input gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt2, dt1, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt2, dt1, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t1, dt2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t1, dt2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _blockButterflyMap16Group8Block1.View, dx);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _blockButterflyMap16Group4Block1.Dispose();
             _blockButterflyMap16Group8Block1.Dispose();
             _blockButterflyMap16Group4Block1Inverse.Dispose();
             _blockButterflyMap16Group8Block1Inverse.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -3245,25 +2759,25 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 216;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 120;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 276;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 12]</c> (frozen): dense 12 -&gt; 8.</summary>
@@ -3297,22 +2811,17 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard1LoraB.Data, fanIn: 3, fanOut: 8, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3336,19 +2845,10 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.Scale(t2, y, batch * 8, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -3408,16 +2908,13 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
         return m5;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 12, 8, 8 });
@@ -3444,16 +2941,9 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftLohaQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftLohaQ"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLohaQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
@@ -3466,11 +2956,8 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftLohaQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "PeftLohaQ.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _scaleKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.ScaleKernel1",
@@ -3479,78 +2966,51 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
-            _hadamard.Apply(x, t2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 3, 3, transposed: false, accumulate: false);
+            _hadamard.Apply(x, t2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 3, 3, transposed: false, accumulate: false);
             // terms.1 (scale): times 2
             _scaleKernel1(batch * 8, t2, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var dt2 = slot0.SubView(0, batch * 8);
             // gradient of terms.1 (scale): times 2
             _scaleKernel2(batch * 8, dy, dt2);
             // input gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
-            _hadamard.Apply(dt2, dx, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 3, 3, transposed: true, accumulate: false);
+            _hadamard.Apply(dt2, dx, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 3, 3, transposed: true, accumulate: false);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A1
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(1 /* terms.1.hadamard.0.lora_A */), target: 0, batch, 12, 8, 3, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(1 /* terms.1.hadamard.0.lora_A */), target: 0, batch, 12, 8, 3, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B1
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(2 /* terms.1.hadamard.0.lora_B */), target: 1, batch, 12, 8, 3, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(2 /* terms.1.hadamard.0.lora_B */), target: 1, batch, 12, 8, 3, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A2
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* terms.1.hadamard.1.lora_A */), target: 2, batch, 12, 8, 3, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(3 /* terms.1.hadamard.1.lora_A */), target: 2, batch, 12, 8, 3, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B2
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 8, 3, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 8, 3, 3);
             // input gradient of terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _hadamard.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -3577,25 +3037,25 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 288;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 144;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 360;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
@@ -3629,22 +3089,17 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard1LoraB.Data, fanIn: 3, fanOut: 12, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3668,19 +3123,10 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.Scale(t2, y, batch * 12, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -3740,16 +3186,13 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
         return m5;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 12, 12, 12 });
@@ -3776,16 +3219,9 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftLohaV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftLohaV"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLohaV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
@@ -3798,11 +3234,8 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftLohaV layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 12, "PeftLohaV.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _scaleKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.ScaleKernel1",
@@ -3811,78 +3244,51 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t2 = slot0.SubView(0, batch * 12);
             // terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
-            _hadamard.Apply(x, t2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 12, 3, 3, transposed: false, accumulate: false);
+            _hadamard.Apply(x, t2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 12, 3, 3, transposed: false, accumulate: false);
             // terms.1 (scale): times 2
             _scaleKernel1(batch * 12, t2, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt2 = slot0.SubView(0, batch * 12);
             // gradient of terms.1 (scale): times 2
             _scaleKernel2(batch * 12, dy, dt2);
             // input gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
-            _hadamard.Apply(dt2, dx, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 12, 3, 3, transposed: true, accumulate: false);
+            _hadamard.Apply(dt2, dx, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 12, 3, 3, transposed: true, accumulate: false);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A1
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(1 /* terms.1.hadamard.0.lora_A */), target: 0, batch, 12, 12, 3, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(1 /* terms.1.hadamard.0.lora_A */), target: 0, batch, 12, 12, 3, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B1
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(2 /* terms.1.hadamard.0.lora_B */), target: 1, batch, 12, 12, 3, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(2 /* terms.1.hadamard.0.lora_B */), target: 1, batch, 12, 12, 3, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A2
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* terms.1.hadamard.1.lora_A */), target: 2, batch, 12, 12, 3, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(3 /* terms.1.hadamard.1.lora_A */), target: 2, batch, 12, 12, 3, 3);
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B2
-            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 12, 3, 3);
+            _hadamard.Gradient(x, dt2, DeviceParameters.Value(1 /* terms.1.hadamard.0.lora_A */), DeviceParameters.Value(2 /* terms.1.hadamard.0.lora_B */), DeviceParameters.Value(3 /* terms.1.hadamard.1.lora_A */), DeviceParameters.Value(4 /* terms.1.hadamard.1.lora_B */), DeviceParameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 12, 3, 3);
             // input gradient of terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _hadamard.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -3909,25 +3315,25 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 172;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 76;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 172;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [8]</c>: diagonal 8.</summary>
@@ -3973,22 +3379,17 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 3);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -4017,19 +3418,10 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 8);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
@@ -4107,16 +3499,13 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         return m6;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 7, valueIds: new[] { 0, 2, 5, 6, 7 }, valueWidths: new[] { 12, 3, 8, 8, 8 });
@@ -4219,16 +3608,9 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftDoraQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftDoraQ"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftDoraQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -4253,11 +3635,8 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftDoraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 8, "PeftDoraQ.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulKernel1",
@@ -4278,66 +3657,41 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t2 = slot1.SubView(0, batch * 3);
             var sum5 = slot0.SubView(0, batch * 8);
             var t6 = slot1.SubView(0, batch * 8);
             // factors.1.terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [8, 3]
-            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
+            _normalize.Apply(sum5, t6, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), t6, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), t6, DeviceParameters.Value(0 /* factors.0.diag */), y);
             // add the bias
-            _biasKernel4(new global::ILGPU.Index2D(batch, 8), y, _parameters.Value(4 /* bias */));
+            _biasKernel4(new global::ILGPU.Index2D(batch, 8), y, DeviceParameters.Value(4 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 8);
             var t2 = slot1.SubView(0, batch * 3);
             var sum5 = slot0.SubView(0, batch * 8);
             var t6 = slot2.SubView(0, batch * 8);
@@ -4345,44 +3699,42 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
             var dsum5 = slot2.SubView(0, batch * 8);
             var dt2 = slot0.SubView(0, batch * 3);
             // factors.1.terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [8, 3]
-            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
+            _normalize.Apply(sum5, t6, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
             // bias gradient: column sums of dy
-            _biasGradientKernel5(8, dy, _parameters.Gradient(4 /* bias */), batch);
+            _biasGradientKernel5(8, dy, DeviceParameters.Gradient(4 /* bias */), batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(0 /* factors.0.diag */), dt6);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt6);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel6(8, dy, t6, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel6(8, dy, t6, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
-            _normalize.Apply(dt6, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
+            _normalize.Apply(dt6, dsum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
-            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), target: 0, batch, 8, 12, 3);
+            _normalize.Gradient(dt6, sum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, DeviceParameters.Gradient(2 /* factors.1.terms.1.lora_A */), target: 0, batch, 8, 12, 3);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
-            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), target: 1, batch, 8, 12, 3);
+            _normalize.Gradient(dt6, sum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, DeviceParameters.Gradient(3 /* factors.1.terms.1.lora_B */), target: 1, batch, 8, 12, 3);
             // input gradient of factors.1.terms.1 (lowrank): up-projection B [8, 3]
-            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 3), dsum5, _parameters.Value(3 /* factors.1.terms.1.lora_B */), dt2);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 3), dsum5, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), dt2);
             // weight gradient of factors.1.terms.1 (lowrank): up-projection B [8, 3]
-            _weightGradientKernel8(24, dsum5, t2, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
+            _weightGradientKernel8(24, dsum5, t2, DeviceParameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
             // input gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _gemm.Run(MatMulTransposed9, dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dt2, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
             // weight gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _weightGradientKernel10(36, dt2, x, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
+            _weightGradientKernel10(36, dt2, x, DeviceParameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
             // input gradient of factors.1.terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed11, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed11, dsum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _normalize.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -4408,25 +3760,25 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 228;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 84;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 240;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [12]</c>: diagonal 12.</summary>
@@ -4468,22 +3820,17 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 12, 12, 3);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -4509,19 +3856,10 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t6, y, Factors0Diag.Data, batch, 12, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
@@ -4596,16 +3934,13 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         return m6;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 7, valueIds: new[] { 0, 2, 5, 6, 7 }, valueWidths: new[] { 12, 3, 12, 12, 12 });
@@ -4690,16 +4025,9 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PeftDoraV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PeftDoraV"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftDoraV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -4722,11 +4050,8 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftDoraV layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 12, "PeftDoraV.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulKernel1",
@@ -4743,64 +4068,39 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t2 = slot1.SubView(0, batch * 3);
             var sum5 = slot0.SubView(0, batch * 12);
             var t6 = slot1.SubView(0, batch * 12);
             // factors.1.terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [12, 3]
-            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
+            _normalize.Apply(sum5, t6, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), t6, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), t6, DeviceParameters.Value(0 /* factors.0.diag */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 12);
             var t2 = slot1.SubView(0, batch * 3);
             var sum5 = slot0.SubView(0, batch * 12);
             var t6 = slot2.SubView(0, batch * 12);
@@ -4808,42 +4108,40 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
             var dsum5 = slot2.SubView(0, batch * 12);
             var dt2 = slot0.SubView(0, batch * 3);
             // factors.1.terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [12, 3]
-            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
+            _normalize.Apply(sum5, t6, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(0 /* factors.0.diag */), dt6);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt6);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel4(12, dy, t6, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel4(12, dy, t6, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
-            _normalize.Apply(dt6, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
+            _normalize.Apply(dt6, dsum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
-            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), target: 0, batch, 12, 12, 3);
+            _normalize.Gradient(dt6, sum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, DeviceParameters.Gradient(2 /* factors.1.terms.1.lora_A */), target: 0, batch, 12, 12, 3);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
-            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), target: 1, batch, 12, 12, 3);
+            _normalize.Gradient(dt6, sum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, DeviceParameters.Gradient(3 /* factors.1.terms.1.lora_B */), target: 1, batch, 12, 12, 3);
             // input gradient of factors.1.terms.1 (lowrank): up-projection B [12, 3]
-            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 3), dsum5, _parameters.Value(3 /* factors.1.terms.1.lora_B */), dt2);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 3), dsum5, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), dt2);
             // weight gradient of factors.1.terms.1 (lowrank): up-projection B [12, 3]
-            _weightGradientKernel6(36, dsum5, t2, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
+            _weightGradientKernel6(36, dsum5, t2, DeviceParameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
             // input gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _gemm.Run(MatMulTransposed7, dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt2, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
             // weight gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _weightGradientKernel8(36, dt2, x, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
+            _weightGradientKernel8(36, dt2, x, DeviceParameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
             // input gradient of factors.1.terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed9, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dsum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _normalize.Dispose();
+            _gemm.Dispose();
         }
     }
 }

@@ -109,25 +109,25 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 25;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 25;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 84;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
@@ -152,22 +152,17 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         global::StructMat.Runtime.Init.Initializers.MuP(Kron1LoraB.Data, fanIn: 2, fanOut: 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -201,19 +196,10 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, y, batch, 4, 3, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -281,16 +267,13 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 2, 3, 4, 5 }, valueWidths: new[] { 12, 6, 12, 12, 12, 12 });
@@ -416,16 +399,9 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronDenseLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronDenseLowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronDenseLowRank.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
@@ -444,11 +420,8 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(8, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 2, Groups: 1, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.KronDenseLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 12, "KronDenseLowRank.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -470,65 +443,40 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 12);
             var t4 = slot1.SubView(0, batch * 12);
             // kron.1 (lowrank): down-projection A [2, 4]
-            _matMulKernel0(new global::ILGPU.Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 3, 2), x, DeviceParameters.Value(1 /* kron.1.lora_A */), t1);
             // kron.1 (lowrank): up-projection B [4, 2]
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
             // kron: view as (3, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // kron.0 (dense): W [3, 3]
-            _matMulKernel3(new global::ILGPU.Index2D(batch * 4, 3), t3, _parameters.Value(0 /* kron.0.weight */), t4);
+            _matMulKernel3(new global::ILGPU.Index2D(batch * 4, 3), t3, DeviceParameters.Value(0 /* kron.0.weight */), t4);
             // kron: view as (4, 3) and transpose back
             _transposeKernel4(new global::ILGPU.Index2D(batch, 12), t4, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot2.SubView(0, batch * 12);
@@ -537,34 +485,32 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
             var dt2 = slot1.SubView(0, batch * 12);
             var dt1 = slot2.SubView(0, batch * 6);
             // kron.1 (lowrank): down-projection A [2, 4]
-            _matMulKernel0(new global::ILGPU.Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 3, 2), x, DeviceParameters.Value(1 /* kron.1.lora_A */), t1);
             // kron.1 (lowrank): up-projection B [4, 2]
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
             // kron: view as (3, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), dy, dt4);
             // input gradient of kron.0 (dense): W [3, 3]
-            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch * 4, 3), dt4, _parameters.Value(0 /* kron.0.weight */), dt3);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch * 4, 3), dt4, DeviceParameters.Value(0 /* kron.0.weight */), dt3);
             // weight gradient of kron.0 (dense): W [3, 3]
-            _weightGradientKernel6(9, dt4, t3, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            _weightGradientKernel6(9, dt4, t3, DeviceParameters.Gradient(0 /* kron.0.weight */), batch * 4);
             // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel4(new global::ILGPU.Index2D(batch, 12), dt3, dt2);
             // input gradient of kron.1 (lowrank): up-projection B [4, 2]
-            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 3, 2), dt2, _parameters.Value(2 /* kron.1.lora_B */), dt1);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 3, 2), dt2, DeviceParameters.Value(2 /* kron.1.lora_B */), dt1);
             // weight gradient of kron.1 (lowrank): up-projection B [4, 2]
-            _weightGradientKernel8(8, dt2, t1, _parameters.Gradient(2 /* kron.1.lora_B */), batch * 3);
+            _weightGradientKernel8(8, dt2, t1, DeviceParameters.Gradient(2 /* kron.1.lora_B */), batch * 3);
             // input gradient of kron.1 (lowrank): down-projection A [2, 4]
-            _gemm.Run(MatMulTransposed9, dt1, _parameters.Value(1 /* kron.1.lora_A */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed9, dt1, DeviceParameters.Value(1 /* kron.1.lora_A */), dx, batch * 3);
             // weight gradient of kron.1 (lowrank): down-projection A [2, 4]
-            _weightGradientKernel10(8, dt1, x, _parameters.Gradient(1 /* kron.1.lora_A */), batch * 3);
+            _weightGradientKernel10(8, dt1, x, DeviceParameters.Gradient(1 /* kron.1.lora_A */), batch * 3);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -590,25 +536,25 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 10;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 38;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 38;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 64;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 120;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [3, 2]</c>: dense 2 -&gt; 3.</summary>
@@ -633,22 +579,17 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 10, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 10, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -681,19 +622,10 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, dx, batch * 10, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 10, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 10, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 10, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -754,13 +686,10 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
     /// <summary>
@@ -773,7 +702,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         return global::StructMat.Runtime.Projection.Projections.Kron(dense, 3, 2, 4, 5, Kron0Weight.Data, Kron1Weight.Data);
     }
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 10, 8, 8, 12, 12 });
@@ -885,16 +814,9 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronRectangular"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronRectangular"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronRectangular.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
@@ -916,11 +838,8 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(4, 1, 4), B: new(5, 5, 1), C: new(20, 5, 1), Rows: 4, Cols: 5, K: 0, Groups: 1, Tile: new(4, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronRectangular layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 10, 12, "KronRectangular.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
@@ -942,93 +861,66 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel9));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
             var t3 = slot0.SubView(0, batch * 12);
             // kron.1 (dense): W [4, 5]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* kron.1.weight */), t1, batch * 2);
             // kron: view as (2, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 8), t1, t2);
             // kron.0 (dense): W [3, 2]
-            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, _parameters.Value(0 /* kron.0.weight */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, DeviceParameters.Value(0 /* kron.0.weight */), t3);
             // kron: view as (4, 3) and transpose back
             _transposeKernel3(new global::ILGPU.Index2D(batch, 12), t3, y);
             // add the bias
-            _biasKernel4(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(2 /* bias */));
+            _biasKernel4(new global::ILGPU.Index2D(batch, 12), y, DeviceParameters.Value(2 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, dx, (long)batch * 10, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 10, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
             var dt3 = slot0.SubView(0, batch * 12);
             var dt2 = slot2.SubView(0, batch * 8);
             var dt1 = slot0.SubView(0, batch * 8);
             // kron.1 (dense): W [4, 5]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* kron.1.weight */), t1, batch * 2);
             // kron: view as (2, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 8), t1, t2);
             // bias gradient: column sums of dy
-            _biasGradientKernel5(12, dy, _parameters.Gradient(2 /* bias */), batch);
+            _biasGradientKernel5(12, dy, DeviceParameters.Gradient(2 /* bias */), batch);
             // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
             _transposeKernel6(new global::ILGPU.Index2D(batch, 12), dy, dt3);
             // input gradient of kron.0 (dense): W [3, 2]
-            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 4, 2), dt3, _parameters.Value(0 /* kron.0.weight */), dt2);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 4, 2), dt3, DeviceParameters.Value(0 /* kron.0.weight */), dt2);
             // weight gradient of kron.0 (dense): W [3, 2]
-            _weightGradientKernel8(6, dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            _weightGradientKernel8(6, dt3, t2, DeviceParameters.Gradient(0 /* kron.0.weight */), batch * 4);
             // gradient of kron: view as (2, 4) and transpose (the inverse transpose)
             _transposeKernel9(new global::ILGPU.Index2D(batch, 8), dt2, dt1);
             // input gradient of kron.1 (dense): W [4, 5]
-            _gemm.Run(MatMulTransposed10, dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 2);
+            _gemm.Run(MatMulTransposed10, dt1, DeviceParameters.Value(1 /* kron.1.weight */), dx, batch * 2);
             // weight gradient of kron.1 (dense): W [4, 5]
-            _gemm.Run(WeightGradient11, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 2);
+            _gemm.Run(WeightGradient11, dt1, x, DeviceParameters.Gradient(1 /* kron.1.weight */), batch * 2);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -1055,25 +947,25 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 48;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 48;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 32;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 32;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 384;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 2304;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.kron.0.weight [2, 2]</c>: dense 2 -&gt; 2.</summary>
@@ -1102,22 +994,17 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.MuP(Kron1Blkdiag2.Data, fanIn: 2, fanOut: 2, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 48]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 48]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 48, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 48, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 48, y, batch * 48, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 48, 48);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 48, 48, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1163,19 +1050,10 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t9, y, batch, 4, 12, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 48, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 48, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 48, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 48, dx, batch * 48, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 48, dx, batch * 48, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 48, 48);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 48, 48, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1270,16 +1148,13 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         return m4;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 10, valueIds: new[] { 0, 1, 4, 5, 6, 7, 8, 9, 10 }, valueWidths: new[] { 48, 48, 48, 48, 48, 48, 48, 48, 48 });
@@ -1492,16 +1367,9 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronNested"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronNested"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronNested.Gpu");
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
@@ -1520,11 +1388,8 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel15;
 
         internal Gpu(global::StructMat.Tests.Cases.KronNested layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 5, 48, 48, "KronNested.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel1",
@@ -1559,31 +1424,14 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel15));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 48, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 48, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 48, y, (long)batch * 48, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 48);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 48);
             var t1 = slot0.SubView(0, batch * 48);
             var t4 = slot1.SubView(0, batch * 48);
             var t5 = slot0.SubView(0, batch * 48);
@@ -1592,42 +1440,34 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
             var t8 = slot1.SubView(0, batch * 48);
             var t9 = slot0.SubView(0, batch * 48);
             // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-            _matMulKernel0(new global::ILGPU.Index2D(batch * 12, 4), x, _parameters.Value(2 /* kron.1.blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 12, 4), x, DeviceParameters.Value(2 /* kron.1.blkdiag1 */), t1);
             // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
-            _matMulKernel1(new global::ILGPU.Index2D(batch * 12, 4), t1, _parameters.Value(3 /* kron.1.blkdiag2 */), t4);
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 12, 4), t1, DeviceParameters.Value(3 /* kron.1.blkdiag2 */), t4);
             // kron: view as (12, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 48), t4, t5);
             // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-            _matMulKernel3(new global::ILGPU.Index2D(batch * 8, 6), t5, _parameters.Value(1 /* kron.0.kron.1.weight */), t6);
+            _matMulKernel3(new global::ILGPU.Index2D(batch * 8, 6), t5, DeviceParameters.Value(1 /* kron.0.kron.1.weight */), t6);
             // kron.0 (kron): view as (2, 6) and transpose
             _transposeKernel4(new global::ILGPU.Index2D(batch * 4, 12), t6, t7);
             // kron.0.kron.0 (dense): W [2, 2]
-            _matMulKernel5(new global::ILGPU.Index2D(batch * 24, 2), t7, _parameters.Value(0 /* kron.0.kron.0.weight */), t8);
+            _matMulKernel5(new global::ILGPU.Index2D(batch * 24, 2), t7, DeviceParameters.Value(0 /* kron.0.kron.0.weight */), t8);
             // kron.0 (kron): view as (6, 2) and transpose back
             _transposeKernel6(new global::ILGPU.Index2D(batch * 4, 12), t8, t9);
             // kron: view as (4, 12) and transpose back
             _transposeKernel7(new global::ILGPU.Index2D(batch, 48), t9, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 48, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 48, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 48, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 48, dx, (long)batch * 48, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 48, dx, (long)batch * 48, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 48);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 48);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 48);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 48);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot4 = Workspace.Get(4, (long)batch * 48);
             var t1 = slot0.SubView(0, batch * 48);
             var t4 = slot1.SubView(0, batch * 48);
             var t5 = slot2.SubView(0, batch * 48);
@@ -1641,13 +1481,13 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
             var dt4 = slot2.SubView(0, batch * 48);
             var dt1 = slot1.SubView(0, batch * 48);
             // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-            _matMulKernel0(new global::ILGPU.Index2D(batch * 12, 4), x, _parameters.Value(2 /* kron.1.blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 12, 4), x, DeviceParameters.Value(2 /* kron.1.blkdiag1 */), t1);
             // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
-            _matMulKernel1(new global::ILGPU.Index2D(batch * 12, 4), t1, _parameters.Value(3 /* kron.1.blkdiag2 */), t4);
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 12, 4), t1, DeviceParameters.Value(3 /* kron.1.blkdiag2 */), t4);
             // kron: view as (12, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 48), t4, t5);
             // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-            _matMulKernel3(new global::ILGPU.Index2D(batch * 8, 6), t5, _parameters.Value(1 /* kron.0.kron.1.weight */), t6);
+            _matMulKernel3(new global::ILGPU.Index2D(batch * 8, 6), t5, DeviceParameters.Value(1 /* kron.0.kron.1.weight */), t6);
             // kron.0 (kron): view as (2, 6) and transpose
             _transposeKernel4(new global::ILGPU.Index2D(batch * 4, 12), t6, t7);
             // gradient of kron: view as (4, 12) and transpose back (the inverse transpose)
@@ -1655,32 +1495,25 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
             // gradient of kron.0 (kron): view as (6, 2) and transpose back (the inverse transpose)
             _transposeKernel4(new global::ILGPU.Index2D(batch * 4, 12), dt9, dt8);
             // input gradient of kron.0.kron.0 (dense): W [2, 2]
-            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch * 24, 2), dt8, _parameters.Value(0 /* kron.0.kron.0.weight */), dt7);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch * 24, 2), dt8, DeviceParameters.Value(0 /* kron.0.kron.0.weight */), dt7);
             // weight gradient of kron.0.kron.0 (dense): W [2, 2]
-            _weightGradientKernel9(4, dt8, t7, _parameters.Gradient(0 /* kron.0.kron.0.weight */), batch * 24);
+            _weightGradientKernel9(4, dt8, t7, DeviceParameters.Gradient(0 /* kron.0.kron.0.weight */), batch * 24);
             // gradient of kron.0 (kron): view as (2, 6) and transpose (the inverse transpose)
             _transposeKernel6(new global::ILGPU.Index2D(batch * 4, 12), dt7, dt6);
             // input gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch * 8, 6), dt6, _parameters.Value(1 /* kron.0.kron.1.weight */), dt5);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch * 8, 6), dt6, DeviceParameters.Value(1 /* kron.0.kron.1.weight */), dt5);
             // weight gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-            _weightGradientKernel11(12, dt6, t5, _parameters.Gradient(1 /* kron.0.kron.1.weight */), batch * 8);
+            _weightGradientKernel11(12, dt6, t5, DeviceParameters.Gradient(1 /* kron.0.kron.1.weight */), batch * 8);
             // gradient of kron: view as (12, 4) and transpose (the inverse transpose)
             _transposeKernel7(new global::ILGPU.Index2D(batch, 48), dt5, dt4);
             // input gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
-            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch * 12, 4), dt4, _parameters.Value(3 /* kron.1.blkdiag2 */), dt1);
+            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch * 12, 4), dt4, DeviceParameters.Value(3 /* kron.1.blkdiag2 */), dt1);
             // weight gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
-            _weightGradientKernel13(8, dt4, t1, _parameters.Gradient(3 /* kron.1.blkdiag2 */), batch * 12);
+            _weightGradientKernel13(8, dt4, t1, DeviceParameters.Gradient(3 /* kron.1.blkdiag2 */), batch * 12);
             // input gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-            _matMulTransposedKernel14(new global::ILGPU.Index2D(batch * 12, 4), dt1, _parameters.Value(2 /* kron.1.blkdiag1 */), dx);
+            _matMulTransposedKernel14(new global::ILGPU.Index2D(batch * 12, 4), dt1, DeviceParameters.Value(2 /* kron.1.blkdiag1 */), dx);
             // weight gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-            _weightGradientKernel15(8, dt1, x, _parameters.Gradient(2 /* kron.1.blkdiag1 */), batch * 12);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _weightGradientKernel15(8, dt1, x, DeviceParameters.Gradient(2 /* kron.1.blkdiag1 */), batch * 12);
         }
     }
 }
@@ -1705,25 +1538,25 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 169;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 25;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 228;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
@@ -1748,22 +1581,17 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Kron1Weight.Data, fanIn: 4, fanOut: 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1796,19 +1624,10 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, y, batch, 4, 3, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1872,16 +1691,13 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         return m4;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 6, valueIds: new[] { 0, 2, 3, 4, 6 }, valueWidths: new[] { 12, 12, 12, 12, 12 });
@@ -1967,16 +1783,9 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.LoKr"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.LoKr"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("LoKr.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
@@ -2001,11 +1810,8 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.LoKr layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 12, "LoKr.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
@@ -2021,93 +1827,66 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel7));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t2 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 12);
             var t4 = slot0.SubView(0, batch * 12);
             // terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1.kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMul1, x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
             // terms.1 (kron): view as (3, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // terms.1.kron.0 (dense): W [3, 3]
-            _matMulKernel3(new global::ILGPU.Index2D(batch * 4, 3), t3, _parameters.Value(1 /* terms.1.kron.0.weight */), t4);
+            _matMulKernel3(new global::ILGPU.Index2D(batch * 4, 3), t3, DeviceParameters.Value(1 /* terms.1.kron.0.weight */), t4);
             // terms.1 (kron): view as (4, 3) and transpose back
             _transposeKernel4(new global::ILGPU.Index2D(batch, 12), t4, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
             var t2 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 12);
             var dt4 = slot0.SubView(0, batch * 12);
             var dt3 = slot2.SubView(0, batch * 12);
             var dt2 = slot0.SubView(0, batch * 12);
             // terms.1.kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMul1, x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
+            _gemm.Run(MatMul1, x, DeviceParameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
             // terms.1 (kron): view as (3, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // gradient of terms.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), dy, dt4);
             // input gradient of terms.1.kron.0 (dense): W [3, 3]
-            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch * 4, 3), dt4, _parameters.Value(1 /* terms.1.kron.0.weight */), dt3);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch * 4, 3), dt4, DeviceParameters.Value(1 /* terms.1.kron.0.weight */), dt3);
             // weight gradient of terms.1.kron.0 (dense): W [3, 3]
-            _weightGradientKernel6(9, dt4, t3, _parameters.Gradient(1 /* terms.1.kron.0.weight */), batch * 4);
+            _weightGradientKernel6(9, dt4, t3, DeviceParameters.Gradient(1 /* terms.1.kron.0.weight */), batch * 4);
             // gradient of terms.1 (kron): view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel7(new global::ILGPU.Index2D(batch, 12), dt3, dt2);
             // input gradient of terms.1.kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMulTransposed8, dt2, _parameters.Value(2 /* terms.1.kron.1.weight */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed8, dt2, DeviceParameters.Value(2 /* terms.1.kron.1.weight */), dx, batch * 3);
             // weight gradient of terms.1.kron.1 (dense): W [4, 4]
-            _gemm.Run(WeightGradient9, dt2, x, _parameters.Gradient(2 /* terms.1.kron.1.weight */), batch * 3);
+            _gemm.Run(WeightGradient9, dt2, x, DeviceParameters.Gradient(2 /* terms.1.kron.1.weight */), batch * 3);
             // input gradient of terms.0 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed10, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dy, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -2135,25 +1914,25 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 24;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 24;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 48;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 48;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 264;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 576;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.factors.0.hra_u [4, 2]</c>: householder reflection vectors, 2 columns of length 4.</summary>
@@ -2178,22 +1957,17 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         global::StructMat.Runtime.Init.Initializers.MuP(Kron1Factors1Weight.Data, fanIn: 6, fanOut: 6, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 24, y, batch * 24, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 24, 24);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2231,19 +2005,10 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t5, y, batch, 6, 4, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 24, dx, batch * 24, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 24, dx, batch * 24, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 24, 24);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2331,16 +2096,13 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         return m6;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 6, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6 }, valueWidths: new[] { 24, 24, 24, 24, 24, 24, 24 });
@@ -2403,16 +2165,9 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronStructured"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronStructured"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronStructured.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap6;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap6Inverse;
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
@@ -2433,11 +2188,8 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(6, 1, 6), B: new(6, 6, 1), C: new(36, 6, 1), Rows: 6, Cols: 6, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronStructured layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 7, 24, 24, "KronStructured.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 7);
             _shuffleMap6 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap6);
             _shuffleMap6Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap6Inverse);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
@@ -2454,68 +2206,43 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 24, y, (long)batch * 24, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var t3 = slot0.SubView(0, batch * 24);
             var t4 = slot1.SubView(0, batch * 24);
             var t5 = slot0.SubView(0, batch * 24);
             // kron.1.factors.1 (dense): W [6, 6]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
             // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
             // kron: view as (4, 6) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 24), t2, t3);
             // kron.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, _parameters.Value(1 /* kron.0.factors.1.diag */), t4);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, DeviceParameters.Value(1 /* kron.0.factors.1.diag */), t4);
             // kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections
-            _householder.Apply(t4, t5, _parameters.Value(0 /* kron.0.factors.0.hra_u */), _workspace.Get(4, (long)batch * 6 * 4), batch * 6, 4, 2, transposed: false, accumulate: false);
+            _householder.Apply(t4, t5, DeviceParameters.Value(0 /* kron.0.factors.0.hra_u */), Workspace.Get(4, (long)batch * 6 * 4), batch * 6, 4, 2, transposed: false, accumulate: false);
             // kron: view as (6, 4) and transpose back
             _transposeKernel4(new global::ILGPU.Index2D(batch, 24), t5, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 24, dx, (long)batch * 24, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 24, dx, (long)batch * 24, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var t3 = slot0.SubView(0, batch * 24);
@@ -2526,38 +2253,36 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
             var dt2 = slot0.SubView(0, batch * 24);
             var dt1 = slot1.SubView(0, batch * 24);
             // kron.1.factors.1 (dense): W [6, 6]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
             // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
             // kron: view as (4, 6) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 24), t2, t3);
             // kron.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, _parameters.Value(1 /* kron.0.factors.1.diag */), t4);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, DeviceParameters.Value(1 /* kron.0.factors.1.diag */), t4);
             // gradient of kron: view as (6, 4) and transpose back (the inverse transpose)
             _transposeKernel2(new global::ILGPU.Index2D(batch, 24), dy, dt5);
             // input gradient of kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dt5, dt4, _parameters.Value(0 /* kron.0.factors.0.hra_u */), _workspace.Get(4, (long)batch * 6 * 4), batch * 6, 4, 2, transposed: true, accumulate: false);
+            _householder.Apply(dt5, dt4, DeviceParameters.Value(0 /* kron.0.factors.0.hra_u */), Workspace.Get(4, (long)batch * 6 * 4), batch * 6, 4, 2, transposed: true, accumulate: false);
             // weight gradient of kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections
-            _householder.Gradient(t4, dt5, _parameters.Value(0 /* kron.0.factors.0.hra_u */), _parameters.Gradient(0 /* kron.0.factors.0.hra_u */), _workspace.Get(4, (long)batch * 6 * 4), _workspace.Get(5, (long)batch * 6 * 4), _workspace.Get(6, (long)batch * 6 * 8), batch * 6, 4, 2);
+            _householder.Gradient(t4, dt5, DeviceParameters.Value(0 /* kron.0.factors.0.hra_u */), DeviceParameters.Gradient(0 /* kron.0.factors.0.hra_u */), Workspace.Get(4, (long)batch * 6 * 4), Workspace.Get(5, (long)batch * 6 * 4), Workspace.Get(6, (long)batch * 6 * 8), batch * 6, 4, 2);
             // input gradient of kron.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), dt4, _parameters.Value(1 /* kron.0.factors.1.diag */), dt3);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), dt4, DeviceParameters.Value(1 /* kron.0.factors.1.diag */), dt3);
             // weight gradient of kron.0.factors.1 (diag): y = d ⊙ x
-            _diagonalGradientKernel5(4, dt4, t3, _parameters.Gradient(1 /* kron.0.factors.1.diag */), batch * 6);
+            _diagonalGradientKernel5(4, dt4, t3, DeviceParameters.Gradient(1 /* kron.0.factors.1.diag */), batch * 6);
             // gradient of kron: view as (4, 6) and transpose (the inverse transpose)
             _transposeKernel4(new global::ILGPU.Index2D(batch, 24), dt3, dt2);
             // input gradient of kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
             _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), dt2, _shuffleMap6Inverse.View, dt1);
             // input gradient of kron.1.factors.1 (dense): W [6, 6]
-            _gemm.Run(MatMulTransposed6, dt1, _parameters.Value(2 /* kron.1.factors.1.weight */), dx, batch * 4);
+            _gemm.Run(MatMulTransposed6, dt1, DeviceParameters.Value(2 /* kron.1.factors.1.weight */), dx, batch * 4);
             // weight gradient of kron.1.factors.1 (dense): W [6, 6]
-            _gemm.Run(WeightGradient7, dt1, x, _parameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
+            _gemm.Run(WeightGradient7, dt1, x, DeviceParameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _shuffleMap6.Dispose();
             _shuffleMap6Inverse.Dispose();
             _gemm.Dispose();
@@ -2587,25 +2312,25 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 161;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 161;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 220;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.weight [8, 12]</c>: dense 12 -&gt; 8.</summary>
@@ -2638,22 +2363,17 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 8, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2694,19 +2414,10 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, y, Terms1LoraB.Data, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2803,16 +2514,13 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         return m7;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 2, 3, 4, 6, 9 }, valueWidths: new[] { 12, 12, 12, 12, 12, 2, 8 });
@@ -2942,16 +2650,9 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronInContext"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronInContext"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronInContext.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
@@ -2988,11 +2689,8 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient16 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronInContext layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 8, "KronInContext.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
@@ -3014,70 +2712,45 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 12);
             var t4 = slot1.SubView(0, batch * 12);
             var t6 = slot0.SubView(0, batch * 2);
             // terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
             // terms.0.factors.1 (kron): view as (3, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 12), t1, t2);
             // terms.0.factors.1.kron.0 (dense): W [3, 3]
-            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, DeviceParameters.Value(1 /* terms.0.factors.1.kron.0.weight */), t3);
             // terms.0.factors.1 (kron): view as (4, 3) and transpose back
             _transposeKernel3(new global::ILGPU.Index2D(batch, 12), t3, t4);
             // terms.0.factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMul4, t4, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
+            _gemm.Run(MatMul4, t4, DeviceParameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel5(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(3 /* terms.1.lora_A */), t6);
+            _matMulKernel5(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(3 /* terms.1.lora_A */), t6);
             // terms.1 (lowrank): up-projection B [8, 2]
-            _gemm.Run(MatMul6, t6, _parameters.Value(4 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul6, t6, DeviceParameters.Value(4 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 12);
@@ -3089,46 +2762,44 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
             var dt2 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
             // terms.0.factors.1 (kron): view as (3, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 12), t1, t2);
             // terms.0.factors.1.kron.0 (dense): W [3, 3]
-            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, DeviceParameters.Value(1 /* terms.0.factors.1.kron.0.weight */), t3);
             // terms.0.factors.1 (kron): view as (4, 3) and transpose back
             _transposeKernel3(new global::ILGPU.Index2D(batch, 12), t3, t4);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel5(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(3 /* terms.1.lora_A */), t6);
+            _matMulKernel5(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(3 /* terms.1.lora_A */), t6);
             // input gradient of terms.1 (lowrank): up-projection B [8, 2]
-            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(4 /* terms.1.lora_B */), dt6);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(4 /* terms.1.lora_B */), dt6);
             // weight gradient of terms.1 (lowrank): up-projection B [8, 2]
-            _weightGradientKernel8(16, dy, t6, _parameters.Gradient(4 /* terms.1.lora_B */), batch);
+            _weightGradientKernel8(16, dy, t6, DeviceParameters.Gradient(4 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _gemm.Run(MatMulTransposed9, dt6, _parameters.Value(3 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dt6, DeviceParameters.Value(3 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _weightGradientKernel10(24, dt6, x, _parameters.Gradient(3 /* terms.1.lora_A */), batch);
+            _weightGradientKernel10(24, dt6, x, DeviceParameters.Gradient(3 /* terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed11, dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt4, batch);
+            _gemm.Run(MatMulTransposed11, dy, DeviceParameters.Value(0 /* terms.0.factors.0.weight */), dt4, batch);
             // weight gradient of terms.0.factors.0 (dense): W [8, 12]
-            _gemm.Run(WeightGradient12, dy, t4, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
+            _gemm.Run(WeightGradient12, dy, t4, DeviceParameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
             // gradient of terms.0.factors.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 12), dt4, dt3);
             // input gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
-            _matMulTransposedKernel13(new global::ILGPU.Index2D(batch * 4, 3), dt3, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), dt2);
+            _matMulTransposedKernel13(new global::ILGPU.Index2D(batch * 4, 3), dt3, DeviceParameters.Value(1 /* terms.0.factors.1.kron.0.weight */), dt2);
             // weight gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
-            _weightGradientKernel14(9, dt3, t2, _parameters.Gradient(1 /* terms.0.factors.1.kron.0.weight */), batch * 4);
+            _weightGradientKernel14(9, dt3, t2, DeviceParameters.Gradient(1 /* terms.0.factors.1.kron.0.weight */), batch * 4);
             // gradient of terms.0.factors.1 (kron): view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel3(new global::ILGPU.Index2D(batch, 12), dt2, dt1);
             // input gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMulTransposed15, dt1, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed15, dt1, DeviceParameters.Value(2 /* terms.0.factors.1.kron.1.weight */), dx, batch * 3);
             // weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _gemm.Run(WeightGradient16, dt1, x, _parameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
+            _gemm.Run(WeightGradient16, dt1, x, DeviceParameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }

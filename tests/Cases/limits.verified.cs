@@ -115,25 +115,25 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 1;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 1;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 2;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 2;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 1;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>weight [1, 1]</c>: dense 1 -&gt; 1.</summary>
@@ -154,22 +154,17 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 1, 1);
 
         // dense: W [1, 1]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -178,19 +173,10 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 1);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 1, 1);
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -209,13 +195,10 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
     /// <summary>
@@ -229,7 +212,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         return 0.0;
     }
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 1, 1 });
@@ -295,16 +278,9 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OneDense"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OneDense"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneDense.Gpu");
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel2;
@@ -312,11 +288,8 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
         internal Gpu(global::StructMat.Tests.Cases.OneDense layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 1, 1, "OneDense.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
             _biasKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.BiasKernel1",
@@ -329,60 +302,28 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // dense: W [1, 1]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* weight */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* weight */), y);
             // add the bias
-            _biasKernel1(new global::ILGPU.Index2D(batch, 1), y, _parameters.Value(1 /* bias */));
+            _biasKernel1(new global::ILGPU.Index2D(batch, 1), y, DeviceParameters.Value(1 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // bias gradient: column sums of dy
-            _biasGradientKernel2(1, dy, _parameters.Gradient(1 /* bias */), batch);
+            _biasGradientKernel2(1, dy, DeviceParameters.Gradient(1 /* bias */), batch);
             // input gradient of dense: W [1, 1]
-            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(0 /* weight */), dx);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(0 /* weight */), dx);
             // weight gradient of dense: W [1, 1]
-            _weightGradientKernel4(1, dy, x, _parameters.Gradient(0 /* weight */), batch);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _weightGradientKernel4(1, dy, x, DeviceParameters.Gradient(0 /* weight */), batch);
         }
     }
 }
@@ -406,25 +347,25 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 1;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 1;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 2;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 2;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 2;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>lora_A [1, 1]</c>: lowrank down-projection 1 -&gt; 1.</summary>
@@ -445,22 +386,17 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.MuP(LoraB.Data, fanIn: 1, fanOut: 1, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 1, 1);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -481,19 +417,10 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, LoraB.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 1, 1);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -533,13 +460,10 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
     /// <summary>
@@ -552,7 +476,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         return global::StructMat.Runtime.Projection.Projections.LowRank(dense, 1, 1, 1, LoraA.Data, LoraB.Data);
     }
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 1, 1, 1 });
@@ -602,26 +526,16 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OneLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OneLowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneLowRank.Gpu");
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
 
         internal Gpu(global::StructMat.Tests.Cases.OneLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 1, 1, "OneLowRank.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
             _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.MatMulTransposedKernel1",
@@ -630,72 +544,40 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // lowrank: down-projection A [1, 1]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* lora_A */), t1);
             // lowrank: up-projection B [1, 1]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), t1, _parameters.Value(1 /* lora_B */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), t1, DeviceParameters.Value(1 /* lora_B */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // lowrank: down-projection A [1, 1]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* lora_A */), t1);
             // input gradient of lowrank: up-projection B [1, 1]
-            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(1 /* lora_B */), dt1);
+            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(1 /* lora_B */), dt1);
             // weight gradient of lowrank: up-projection B [1, 1]
-            _weightGradientKernel2(1, dy, t1, _parameters.Gradient(1 /* lora_B */), batch);
+            _weightGradientKernel2(1, dy, t1, DeviceParameters.Gradient(1 /* lora_B */), batch);
             // input gradient of lowrank: down-projection A [1, 1]
-            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dt1, _parameters.Value(0 /* lora_A */), dx);
+            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dt1, DeviceParameters.Value(0 /* lora_A */), dx);
             // weight gradient of lowrank: down-projection A [1, 1]
-            _weightGradientKernel2(1, dt1, x, _parameters.Gradient(0 /* lora_A */), batch);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _weightGradientKernel2(1, dt1, x, DeviceParameters.Gradient(0 /* lora_A */), batch);
         }
     }
 }
@@ -718,25 +600,25 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 1;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 1;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 1;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 1;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 1;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>weight [1, 1, 1]</c>: blockdiag 1 blocks of 1x1.</summary>
@@ -753,40 +635,26 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.MuP(Weight.Data, fanIn: 1, fanOut: 1, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 1, 1);
 
         // blockdiag: 1 blocks of 1x1
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 1, 1);
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blockdiag: 1 blocks of 1x1
@@ -802,13 +670,10 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
     /// <summary>
@@ -821,7 +686,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
         return global::StructMat.Runtime.Projection.Projections.BlockDiagonal(dense, 1, 1, 1, Weight.Data);
     }
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 1, 1 });
@@ -869,26 +734,16 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OneBlocks"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OneBlocks"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneBlocks.Gpu");
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
 
         internal Gpu(global::StructMat.Tests.Cases.OneBlocks layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 1, 1, "OneBlocks.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
             _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.MatMulTransposedKernel1",
@@ -897,56 +752,24 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // blockdiag: 1 blocks of 1x1
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* weight */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* weight */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // input gradient of blockdiag: 1 blocks of 1x1
-            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(0 /* weight */), dx);
+            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(0 /* weight */), dx);
             // weight gradient of blockdiag: 1 blocks of 1x1
-            _weightGradientKernel2(1, dy, x, _parameters.Gradient(0 /* weight */), batch);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _weightGradientKernel2(1, dy, x, DeviceParameters.Gradient(0 /* weight */), batch);
         }
     }
 }
@@ -970,25 +793,25 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 1;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 1;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 2;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 2;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 2;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [1, 1, 1]</c>: monarch first block-diagonal factor, 1 blocks of 1x1.</summary>
@@ -1009,22 +832,17 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.MuP(Blkdiag2.Data, fanIn: 1, fanOut: 1, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 1, 1);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1045,19 +863,10 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 1, 1);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1097,13 +906,10 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
     /// <summary>
@@ -1116,7 +922,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 1, 1, 1, Blkdiag1.Data, Blkdiag2.Data);
     }
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 1, 1, 1 });
@@ -1203,16 +1009,9 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OneMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OneMonarch"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneMonarch.Gpu");
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel2;
@@ -1221,11 +1020,8 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
         internal Gpu(global::StructMat.Tests.Cases.OneMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 1, 1, "OneMonarch.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulKernel1",
@@ -1240,72 +1036,40 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), t1, _parameters.Value(1 /* blkdiag2 */), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), t1, DeviceParameters.Value(1 /* blkdiag2 */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* blkdiag1 */), t1);
             // input gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1
-            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
+            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(1 /* blkdiag2 */), dt1);
             // weight gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1
-            _weightGradientKernel3(1, dy, t1, _parameters.Gradient(1 /* blkdiag2 */), batch);
+            _weightGradientKernel3(1, dy, t1, DeviceParameters.Gradient(1 /* blkdiag2 */), batch);
             // input gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 1), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 1), dt1, DeviceParameters.Value(0 /* blkdiag1 */), dx);
             // weight gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _weightGradientKernel5(1, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _weightGradientKernel5(1, dt1, x, DeviceParameters.Gradient(0 /* blkdiag1 */), batch);
         }
     }
 }
@@ -1336,25 +1100,25 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 1;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 1;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 7;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 7;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 8;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.diag [1]</c>: diagonal 1.</summary>
@@ -1395,22 +1159,17 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Terms3Blocks.Data, fanIn: 1, fanOut: 1, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 1, 1);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1453,19 +1212,10 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms3Blocks.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 1, 1);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1572,16 +1322,13 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         return m9;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 13, valueIds: new[] { 0, 1, 2, 4, 6, 13 }, valueWidths: new[] { 1, 1, 1, 1, 1, 1 });
@@ -1763,16 +1510,9 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OneMixed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OneMixed"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneMixed.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap1Inverse;
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
@@ -1792,11 +1532,8 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel13;
 
         internal Gpu(global::StructMat.Tests.Cases.OneMixed layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 7, 1, 1, "OneMixed.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 7);
             _reverseMap1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap1);
             _reverseMap1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap1Inverse);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
@@ -1830,71 +1567,46 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel13));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t2 = slot1.SubView(0, batch * 1);
             var t4 = slot0.SubView(0, batch * 1);
             var t6 = slot0.SubView(0, batch * 1);
             // terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
-            _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.2.hra_u */), _workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: false, accumulate: false);
+            _householder.Apply(x, t1, DeviceParameters.Value(1 /* terms.0.factors.2.hra_u */), Workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: false, accumulate: false);
             // terms.0.factors.1 (perm): y[j] = x[map[j]], reverse
             _gatherKernel0(new global::ILGPU.Index2D(batch, 1), t1, _reverseMap1.View, t2);
             // terms.0.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel1(new global::ILGPU.Index2D(batch, 1), t2, _parameters.Value(0 /* terms.0.factors.0.diag */), y);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 1), t2, DeviceParameters.Value(0 /* terms.0.factors.0.diag */), y);
             // terms.1 (btt): core 0, 1 blocks of 1x1
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.cores.0 */), t4);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(2 /* terms.1.cores.0 */), t4);
             // terms.1 (btt): core 1, 1 blocks of 1x1
-            _matMulKernel3(new global::ILGPU.Index2D(batch, 1), t4, _parameters.Value(3 /* terms.1.cores.1 */), y);
+            _matMulKernel3(new global::ILGPU.Index2D(batch, 1), t4, DeviceParameters.Value(3 /* terms.1.cores.1 */), y);
             // terms.2.kron.1 (dense): W [1, 1]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(5 /* terms.2.kron.1.weight */), t6);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(5 /* terms.2.kron.1.weight */), t6);
             // terms.2.kron.0 (dense): W [1, 1]
-            _matMulKernel4(new global::ILGPU.Index2D(batch, 1), t6, _parameters.Value(4 /* terms.2.kron.0.weight */), y);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 1), t6, DeviceParameters.Value(4 /* terms.2.kron.0.weight */), y);
             // terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
-            _matMulKernel5(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(6 /* terms.3.blocks */), y);
+            _matMulKernel5(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(6 /* terms.3.blocks */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t2 = slot1.SubView(0, batch * 1);
             var t4 = slot0.SubView(0, batch * 1);
@@ -1904,50 +1616,48 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
             var dt2 = slot0.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
-            _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.2.hra_u */), _workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: false, accumulate: false);
+            _householder.Apply(x, t1, DeviceParameters.Value(1 /* terms.0.factors.2.hra_u */), Workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: false, accumulate: false);
             // terms.0.factors.1 (perm): y[j] = x[map[j]], reverse
             _gatherKernel0(new global::ILGPU.Index2D(batch, 1), t1, _reverseMap1.View, t2);
             // terms.1 (btt): core 0, 1 blocks of 1x1
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.cores.0 */), t4);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(2 /* terms.1.cores.0 */), t4);
             // terms.2.kron.1 (dense): W [1, 1]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(5 /* terms.2.kron.1.weight */), t6);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(5 /* terms.2.kron.1.weight */), t6);
             // input gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(6 /* terms.3.blocks */), dx);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(6 /* terms.3.blocks */), dx);
             // weight gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
-            _weightGradientKernel7(1, dy, x, _parameters.Gradient(6 /* terms.3.blocks */), batch);
+            _weightGradientKernel7(1, dy, x, DeviceParameters.Gradient(6 /* terms.3.blocks */), batch);
             // input gradient of terms.2.kron.0 (dense): W [1, 1]
-            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(4 /* terms.2.kron.0.weight */), dt6);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(4 /* terms.2.kron.0.weight */), dt6);
             // weight gradient of terms.2.kron.0 (dense): W [1, 1]
-            _weightGradientKernel9(1, dy, t6, _parameters.Gradient(4 /* terms.2.kron.0.weight */), batch);
+            _weightGradientKernel9(1, dy, t6, DeviceParameters.Gradient(4 /* terms.2.kron.0.weight */), batch);
             // input gradient of terms.2.kron.1 (dense): W [1, 1]
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 1), dt6, _parameters.Value(5 /* terms.2.kron.1.weight */), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 1), dt6, DeviceParameters.Value(5 /* terms.2.kron.1.weight */), dx);
             // weight gradient of terms.2.kron.1 (dense): W [1, 1]
-            _weightGradientKernel7(1, dt6, x, _parameters.Gradient(5 /* terms.2.kron.1.weight */), batch);
+            _weightGradientKernel7(1, dt6, x, DeviceParameters.Gradient(5 /* terms.2.kron.1.weight */), batch);
             // input gradient of terms.1 (btt): core 1, 1 blocks of 1x1
-            _matMulTransposedKernel11(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(3 /* terms.1.cores.1 */), dt4);
+            _matMulTransposedKernel11(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(3 /* terms.1.cores.1 */), dt4);
             // weight gradient of terms.1 (btt): core 1, 1 blocks of 1x1
-            _weightGradientKernel12(1, dy, t4, _parameters.Gradient(3 /* terms.1.cores.1 */), batch);
+            _weightGradientKernel12(1, dy, t4, DeviceParameters.Gradient(3 /* terms.1.cores.1 */), batch);
             // input gradient of terms.1 (btt): core 0, 1 blocks of 1x1
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 1), dt4, _parameters.Value(2 /* terms.1.cores.0 */), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 1), dt4, DeviceParameters.Value(2 /* terms.1.cores.0 */), dx);
             // weight gradient of terms.1 (btt): core 0, 1 blocks of 1x1
-            _weightGradientKernel7(1, dt4, x, _parameters.Gradient(2 /* terms.1.cores.0 */), batch);
+            _weightGradientKernel7(1, dt4, x, DeviceParameters.Gradient(2 /* terms.1.cores.0 */), batch);
             // input gradient of terms.0.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel1(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(0 /* terms.0.factors.0.diag */), dt2);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(0 /* terms.0.factors.0.diag */), dt2);
             // weight gradient of terms.0.factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel13(1, dy, t2, _parameters.Gradient(0 /* terms.0.factors.0.diag */), batch);
+            _diagonalGradientKernel13(1, dy, t2, DeviceParameters.Gradient(0 /* terms.0.factors.0.diag */), batch);
             // input gradient of terms.0.factors.1 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 1), dt2, _reverseMap1Inverse.View, dt1);
             // input gradient of terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dt1, dx, _parameters.Value(1 /* terms.0.factors.2.hra_u */), _workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: true, accumulate: true);
+            _householder.Apply(dt1, dx, DeviceParameters.Value(1 /* terms.0.factors.2.hra_u */), Workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: true, accumulate: true);
             // weight gradient of terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
-            _householder.Gradient(x, dt1, _parameters.Value(1 /* terms.0.factors.2.hra_u */), _parameters.Gradient(1 /* terms.0.factors.2.hra_u */), _workspace.Get(4, (long)batch * 1), _workspace.Get(5, (long)batch * 1), _workspace.Get(6, (long)batch * 1), batch, 1, 1);
+            _householder.Gradient(x, dt1, DeviceParameters.Value(1 /* terms.0.factors.2.hra_u */), DeviceParameters.Gradient(1 /* terms.0.factors.2.hra_u */), Workspace.Get(4, (long)batch * 1), Workspace.Get(5, (long)batch * 1), Workspace.Get(6, (long)batch * 1), batch, 1, 1);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _reverseMap1.Dispose();
             _reverseMap1Inverse.Dispose();
         }
@@ -1975,25 +1685,25 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 56;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 56;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 56;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 1, 1]</c>: blockdiag 8 blocks of 1x1.</summary>
@@ -2022,22 +1732,17 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.MuP(Terms2Blkdiag2.Data, fanIn: 1, fanOut: 1, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2073,19 +1778,10 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t12, y, Terms2Blkdiag2.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2156,16 +1852,13 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 17, valueIds: new[] { 0, 12, 17 }, valueWidths: new[] { 8, 8, 8 });
@@ -2400,16 +2093,9 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.UnitBlocks"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.UnitBlocks"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("UnitBlocks.Gpu");
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
@@ -2429,11 +2115,8 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel16;
 
         internal Gpu(global::StructMat.Tests.Cases.UnitBlocks layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 8, 8, "UnitBlocks.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel1",
@@ -2470,102 +2153,70 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel16));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var t12 = slot0.SubView(0, batch * 8);
             // terms.0 (blockdiag): 8 blocks of 1x1
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(0 /* terms.0.weight */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, DeviceParameters.Value(0 /* terms.0.weight */), y);
             // terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), x, DeviceParameters.Value(1 /* terms.1.blocks */).SubView(0, 8), y);
             // terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), y);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 8), x, DeviceParameters.Value(1 /* terms.1.blocks */).SubView(8, 8), y);
             // terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-            _matMulKernel3(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), y);
+            _matMulKernel3(new global::ILGPU.Index2D(batch, 8), x, DeviceParameters.Value(1 /* terms.1.blocks */).SubView(16, 8), y);
             // terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-            _matMulKernel4(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), y);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 8), x, DeviceParameters.Value(1 /* terms.1.blocks */).SubView(24, 8), y);
             // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(2 /* terms.2.blkdiag1 */), t12);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, DeviceParameters.Value(2 /* terms.2.blkdiag1 */), t12);
             // terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
-            _matMulKernel5(new global::ILGPU.Index2D(batch, 8), t12, _parameters.Value(3 /* terms.2.blkdiag2 */), y);
+            _matMulKernel5(new global::ILGPU.Index2D(batch, 8), t12, DeviceParameters.Value(3 /* terms.2.blkdiag2 */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t12 = slot0.SubView(0, batch * 8);
             var dt12 = slot1.SubView(0, batch * 8);
             // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(2 /* terms.2.blkdiag1 */), t12);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, DeviceParameters.Value(2 /* terms.2.blkdiag1 */), t12);
             // input gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(3 /* terms.2.blkdiag2 */), dt12);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(3 /* terms.2.blkdiag2 */), dt12);
             // weight gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
-            _weightGradientKernel7(8, dy, t12, _parameters.Gradient(3 /* terms.2.blkdiag2 */), batch);
+            _weightGradientKernel7(8, dy, t12, DeviceParameters.Gradient(3 /* terms.2.blkdiag2 */), batch);
             // input gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 8), dt12, _parameters.Value(2 /* terms.2.blkdiag1 */), dx);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 8), dt12, DeviceParameters.Value(2 /* terms.2.blkdiag1 */), dx);
             // weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _weightGradientKernel9(8, dt12, x, _parameters.Gradient(2 /* terms.2.blkdiag1 */), batch);
+            _weightGradientKernel9(8, dt12, x, DeviceParameters.Gradient(2 /* terms.2.blkdiag1 */), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(1 /* terms.1.blocks */).SubView(24, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-            _weightGradientKernel11(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(24, 8), batch);
+            _weightGradientKernel11(8, dy, x, DeviceParameters.Gradient(1 /* terms.1.blocks */).SubView(24, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), dx);
+            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(1 /* terms.1.blocks */).SubView(16, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-            _weightGradientKernel13(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(16, 8), batch);
+            _weightGradientKernel13(8, dy, x, DeviceParameters.Gradient(1 /* terms.1.blocks */).SubView(16, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-            _matMulTransposedKernel14(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), dx);
+            _matMulTransposedKernel14(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(1 /* terms.1.blocks */).SubView(8, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-            _weightGradientKernel15(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(8, 8), batch);
+            _weightGradientKernel15(8, dy, x, DeviceParameters.Gradient(1 /* terms.1.blocks */).SubView(8, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
-            _matMulTransposedKernel16(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), dx);
+            _matMulTransposedKernel16(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(1 /* terms.1.blocks */).SubView(0, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
-            _weightGradientKernel9(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(0, 8), batch);
+            _weightGradientKernel9(8, dy, x, DeviceParameters.Gradient(1 /* terms.1.blocks */).SubView(0, 8), batch);
             // input gradient of terms.0 (blockdiag): 8 blocks of 1x1
-            _matMulTransposedKernel16(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(0 /* terms.0.weight */), dx);
+            _matMulTransposedKernel16(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(0 /* terms.0.weight */), dx);
             // weight gradient of terms.0 (blockdiag): 8 blocks of 1x1
-            _weightGradientKernel9(8, dy, x, _parameters.Gradient(0 /* terms.0.weight */), batch);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _weightGradientKernel9(8, dy, x, DeviceParameters.Gradient(0 /* terms.0.weight */), batch);
         }
     }
 }
@@ -2590,25 +2241,25 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 6;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 1;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 13;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 13;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 13;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 6;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.lora_A [1, 6]</c>: lowrank down-projection 6 -&gt; 1.</summary>
@@ -2633,22 +2284,17 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Weight.Data, fanIn: 6, fanOut: 1, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 1, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 1);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 6, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2672,19 +2318,10 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 6, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 1);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 6, 1, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2733,16 +2370,13 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 6, 1, 1 });
@@ -2831,16 +2465,9 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.ToOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.ToOne"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ToOne.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -2856,11 +2483,8 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(1, 1, 1), B: new(6, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.ToOne layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 6, 1, "ToOne.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -2876,78 +2500,51 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 1, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 6]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* terms.0.lora_A */), t1);
             // terms.0 (lowrank): up-projection B [1, 1]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), t1, _parameters.Value(1 /* terms.0.lora_B */), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), t1, DeviceParameters.Value(1 /* terms.0.lora_B */), y);
             // terms.1 (dense): W [1, 6]
-            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.weight */), y);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(2 /* terms.1.weight */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 6, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 6]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* terms.0.lora_A */), t1);
             // input gradient of terms.1 (dense): W [1, 6]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(2 /* terms.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(2 /* terms.1.weight */), dx, batch);
             // weight gradient of terms.1 (dense): W [1, 6]
-            _weightGradientKernel4(6, dy, x, _parameters.Gradient(2 /* terms.1.weight */), batch);
+            _weightGradientKernel4(6, dy, x, DeviceParameters.Gradient(2 /* terms.1.weight */), batch);
             // input gradient of terms.0 (lowrank): up-projection B [1, 1]
-            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(1 /* terms.0.lora_B */), dt1);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(1 /* terms.0.lora_B */), dt1);
             // weight gradient of terms.0 (lowrank): up-projection B [1, 1]
-            _weightGradientKernel6(1, dy, t1, _parameters.Gradient(1 /* terms.0.lora_B */), batch);
+            _weightGradientKernel6(1, dy, t1, DeviceParameters.Gradient(1 /* terms.0.lora_B */), batch);
             // input gradient of terms.0 (lowrank): down-projection A [1, 6]
-            _gemm.Run(MatMulTransposed7, dt1, _parameters.Value(0 /* terms.0.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt1, DeviceParameters.Value(0 /* terms.0.lora_A */), dx, batch);
             // weight gradient of terms.0 (lowrank): down-projection A [1, 6]
-            _weightGradientKernel4(6, dt1, x, _parameters.Gradient(0 /* terms.0.lora_A */), batch);
+            _weightGradientKernel4(6, dt1, x, DeviceParameters.Gradient(0 /* terms.0.lora_A */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -2974,25 +2571,25 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 1;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 14;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 14;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 14;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 6;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.lora_A [1, 1]</c>: lowrank down-projection 1 -&gt; 1.</summary>
@@ -3021,22 +2618,17 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Blkdiag2.Data, fanIn: 1, fanOut: 6, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 1, 6);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3064,19 +2656,10 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1Blkdiag2.Data, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 1, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 1, 6);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 6, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -3136,16 +2719,13 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 7, valueIds: new[] { 0, 1, 3, 7 }, valueWidths: new[] { 1, 1, 1, 6 });
@@ -3261,16 +2841,9 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.FromOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.FromOne"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FromOne.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
@@ -3288,11 +2861,8 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(6, 1, 1), C: new(1, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
 
         internal Gpu(global::StructMat.Tests.Cases.FromOne layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 1, 6, "FromOne.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -3312,90 +2882,63 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel9));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t3 = slot0.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 1]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* terms.0.lora_A */), t1);
             // terms.0 (lowrank): up-projection B [6, 1]
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* terms.0.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* terms.0.lora_B */), y, batch);
             // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.blkdiag1 */), t3);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(2 /* terms.1.blkdiag1 */), t3);
             // terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1
-            _gemm.Run(MatMul2, t3, _parameters.Value(3 /* terms.1.blkdiag2 */), y, batch);
+            _gemm.Run(MatMul2, t3, DeviceParameters.Value(3 /* terms.1.blkdiag2 */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 1, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t3 = slot1.SubView(0, batch * 1);
             var dt3 = slot2.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 1]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(0 /* terms.0.lora_A */), t1);
             // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.blkdiag1 */), t3);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(2 /* terms.1.blkdiag1 */), t3);
             // input gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1
-            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(3 /* terms.1.blkdiag2 */), dt3);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(3 /* terms.1.blkdiag2 */), dt3);
             // weight gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1
-            _weightGradientKernel4(6, dy, t3, _parameters.Gradient(3 /* terms.1.blkdiag2 */), batch);
+            _weightGradientKernel4(6, dy, t3, DeviceParameters.Gradient(3 /* terms.1.blkdiag2 */), batch);
             // input gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 1), dt3, _parameters.Value(2 /* terms.1.blkdiag1 */), dx);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 1), dt3, DeviceParameters.Value(2 /* terms.1.blkdiag1 */), dx);
             // weight gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _weightGradientKernel6(1, dt3, x, _parameters.Gradient(2 /* terms.1.blkdiag1 */), batch);
+            _weightGradientKernel6(1, dt3, x, DeviceParameters.Gradient(2 /* terms.1.blkdiag1 */), batch);
             // input gradient of terms.0 (lowrank): up-projection B [6, 1]
-            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(1 /* terms.0.lora_B */), dt1);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 1), dy, DeviceParameters.Value(1 /* terms.0.lora_B */), dt1);
             // weight gradient of terms.0 (lowrank): up-projection B [6, 1]
-            _weightGradientKernel8(6, dy, t1, _parameters.Gradient(1 /* terms.0.lora_B */), batch);
+            _weightGradientKernel8(6, dy, t1, DeviceParameters.Gradient(1 /* terms.0.lora_B */), batch);
             // input gradient of terms.0 (lowrank): down-projection A [1, 1]
-            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 1), dt1, _parameters.Value(0 /* terms.0.lora_A */), dx);
+            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 1), dt1, DeviceParameters.Value(0 /* terms.0.lora_A */), dx);
             // weight gradient of terms.0 (lowrank): down-projection A [1, 1]
-            _weightGradientKernel6(1, dt1, x, _parameters.Gradient(0 /* terms.0.lora_A */), batch);
+            _weightGradientKernel6(1, dt1, x, DeviceParameters.Gradient(0 /* terms.0.lora_A */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }

@@ -34,25 +34,25 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 10;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 66;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 66;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 66;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 120;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
@@ -73,22 +73,17 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Init.Initializers.MuP(LoraB.Data, fanIn: 3, fanOut: 10, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 10, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 10);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 10, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -109,19 +104,10 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, LoraB.Data, batch, 1, 10, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 10, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 10);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 10, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -161,13 +147,10 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
     /// <summary>
@@ -180,7 +163,7 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
         return global::StructMat.Runtime.Projection.Projections.LowRank(dense, 10, 12, 3, LoraA.Data, LoraB.Data);
     }
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 3, 10 });
@@ -243,16 +226,9 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.LowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.LowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("LowRank.Gpu");
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel2;
@@ -266,11 +242,8 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(3, 3, 1), B: new(36, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.LowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 10, "LowRank.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -282,72 +255,45 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 10, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 3);
             // lowrank: down-projection A [3, 12]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(0 /* lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(0 /* lora_A */), t1);
             // lowrank: up-projection B [10, 3]
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* lora_B */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 10, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 3);
             var dt1 = slot1.SubView(0, batch * 3);
             // lowrank: down-projection A [3, 12]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(0 /* lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(0 /* lora_A */), t1);
             // input gradient of lowrank: up-projection B [10, 3]
-            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(1 /* lora_B */), dt1);
+            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 3), dy, DeviceParameters.Value(1 /* lora_B */), dt1);
             // weight gradient of lowrank: up-projection B [10, 3]
-            _weightGradientKernel3(30, dy, t1, _parameters.Gradient(1 /* lora_B */), batch);
+            _weightGradientKernel3(30, dy, t1, DeviceParameters.Gradient(1 /* lora_B */), batch);
             // input gradient of lowrank: down-projection A [3, 12]
-            _gemm.Run(MatMulTransposed4, dt1, _parameters.Value(0 /* lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt1, DeviceParameters.Value(0 /* lora_A */), dx, batch);
             // weight gradient of lowrank: down-projection A [3, 12]
-            _weightGradientKernel5(36, dt1, x, _parameters.Gradient(0 /* lora_A */), batch);
+            _weightGradientKernel5(36, dt1, x, DeviceParameters.Gradient(0 /* lora_A */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }

@@ -113,25 +113,25 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 144;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 48;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 152;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [8]</c>: diagonal 8.</summary>
@@ -173,22 +173,17 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 2);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -214,19 +209,10 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t6, y, Factors0Diag.Data, batch, 8, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
@@ -301,16 +287,13 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         return m6;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 7, valueIds: new[] { 0, 2, 5, 6, 7 }, valueWidths: new[] { 12, 2, 8, 8, 8 });
@@ -395,16 +378,9 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Dora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Dora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Dora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -427,11 +403,8 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Dora layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 8, "Dora.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.MatMulKernel1",
@@ -448,64 +421,39 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t2 = slot1.SubView(0, batch * 2);
             var sum5 = slot0.SubView(0, batch * 8);
             var t6 = slot1.SubView(0, batch * 8);
             // factors.1.terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [8, 2]
-            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 2, accumulate: false);
+            _normalize.Apply(sum5, t6, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 2, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), t6, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), t6, DeviceParameters.Value(0 /* factors.0.diag */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 8);
             var t2 = slot1.SubView(0, batch * 2);
             var sum5 = slot0.SubView(0, batch * 8);
             var t6 = slot2.SubView(0, batch * 8);
@@ -513,42 +461,40 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
             var dsum5 = slot2.SubView(0, batch * 8);
             var dt2 = slot0.SubView(0, batch * 2);
             // factors.1.terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [8, 2]
-            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 2, accumulate: false);
+            _normalize.Apply(sum5, t6, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 2, accumulate: false);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(0 /* factors.0.diag */), dt6);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt6);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel4(8, dy, t6, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel4(8, dy, t6, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
-            _normalize.Apply(dt6, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 2, accumulate: false);
+            _normalize.Apply(dt6, dsum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 2, accumulate: false);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
-            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), target: 0, batch, 8, 12, 2);
+            _normalize.Gradient(dt6, sum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, DeviceParameters.Gradient(2 /* factors.1.terms.1.lora_A */), target: 0, batch, 8, 12, 2);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
-            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), target: 1, batch, 8, 12, 2);
+            _normalize.Gradient(dt6, sum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, DeviceParameters.Gradient(3 /* factors.1.terms.1.lora_B */), target: 1, batch, 8, 12, 2);
             // input gradient of factors.1.terms.1 (lowrank): up-projection B [8, 2]
-            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 2), dsum5, _parameters.Value(3 /* factors.1.terms.1.lora_B */), dt2);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 2), dsum5, DeviceParameters.Value(3 /* factors.1.terms.1.lora_B */), dt2);
             // weight gradient of factors.1.terms.1 (lowrank): up-projection B [8, 2]
-            _weightGradientKernel6(16, dsum5, t2, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
+            _weightGradientKernel6(16, dsum5, t2, DeviceParameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
             // input gradient of factors.1.terms.1 (lowrank): down-projection A [2, 12]
-            _gemm.Run(MatMulTransposed7, dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt2, DeviceParameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
             // weight gradient of factors.1.terms.1 (lowrank): down-projection A [2, 12]
-            _weightGradientKernel8(24, dt2, x, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
+            _weightGradientKernel8(24, dt2, x, DeviceParameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
             // input gradient of factors.1.terms.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed9, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dsum5, DeviceParameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _normalize.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -575,25 +521,25 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 128;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 64;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [8]</c>: diagonal 8.</summary>
@@ -639,22 +585,17 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms1Weight.Data, Factors1Terms0LoraA.Data, Factors1Terms0LoraB.Data, 1.0f, 8, 8, 3);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -683,19 +624,10 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 8);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
@@ -771,16 +703,13 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         return m5;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 6, valueIds: new[] { 0, 1, 4, 5, 6 }, valueWidths: new[] { 8, 3, 8, 8, 8 });
@@ -883,16 +812,9 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.DoraSquare"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.DoraSquare"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("DoraSquare.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -917,11 +839,8 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(3, 3, 1), B: new(24, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.DoraSquare layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 8, 8, "DoraSquare.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.MatMulKernel0",
@@ -942,66 +861,41 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 3);
             var sum4 = slot1.SubView(0, batch * 8);
             var t5 = slot0.SubView(0, batch * 8);
             // factors.1.terms.0 (lowrank): down-projection A [3, 8]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* factors.1.terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(1 /* factors.1.terms.0.lora_A */), t1);
             // factors.1.terms.0 (lowrank): up-projection B [8, 3]
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.1.terms.0.lora_B */), sum4, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* factors.1.terms.0.lora_B */), sum4, batch);
             // factors.1.terms.1 (dense): W [8, 8]
-            _gemm.Run(MatMul2, x, _parameters.Value(3 /* factors.1.terms.1.weight */), sum4, batch);
+            _gemm.Run(MatMul2, x, DeviceParameters.Value(3 /* factors.1.terms.1.weight */), sum4, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum4, t5, _parameters.Value(3 /* factors.1.terms.1.weight */), _parameters.Value(1 /* factors.1.terms.0.lora_A */), _parameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, batch, 8, 8, 3, accumulate: false);
+            _normalize.Apply(sum4, t5, DeviceParameters.Value(3 /* factors.1.terms.1.weight */), DeviceParameters.Value(1 /* factors.1.terms.0.lora_A */), DeviceParameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, batch, 8, 8, 3, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), t5, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), t5, DeviceParameters.Value(0 /* factors.0.diag */), y);
             // add the bias
-            _biasKernel4(new global::ILGPU.Index2D(batch, 8), y, _parameters.Value(4 /* bias */));
+            _biasKernel4(new global::ILGPU.Index2D(batch, 8), y, DeviceParameters.Value(4 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 3);
             var sum4 = slot1.SubView(0, batch * 8);
             var t5 = slot2.SubView(0, batch * 8);
@@ -1009,44 +903,42 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
             var dsum4 = slot2.SubView(0, batch * 8);
             var dt1 = slot1.SubView(0, batch * 3);
             // factors.1.terms.0 (lowrank): down-projection A [3, 8]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* factors.1.terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(1 /* factors.1.terms.0.lora_A */), t1);
             // factors.1.terms.0 (lowrank): up-projection B [8, 3]
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.1.terms.0.lora_B */), sum4, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* factors.1.terms.0.lora_B */), sum4, batch);
             // factors.1.terms.1 (dense): W [8, 8]
-            _gemm.Run(MatMul2, x, _parameters.Value(3 /* factors.1.terms.1.weight */), sum4, batch);
+            _gemm.Run(MatMul2, x, DeviceParameters.Value(3 /* factors.1.terms.1.weight */), sum4, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum4, t5, _parameters.Value(3 /* factors.1.terms.1.weight */), _parameters.Value(1 /* factors.1.terms.0.lora_A */), _parameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, batch, 8, 8, 3, accumulate: false);
+            _normalize.Apply(sum4, t5, DeviceParameters.Value(3 /* factors.1.terms.1.weight */), DeviceParameters.Value(1 /* factors.1.terms.0.lora_A */), DeviceParameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, batch, 8, 8, 3, accumulate: false);
             // bias gradient: column sums of dy
-            _biasGradientKernel5(8, dy, _parameters.Gradient(4 /* bias */), batch);
+            _biasGradientKernel5(8, dy, DeviceParameters.Gradient(4 /* bias */), batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(0 /* factors.0.diag */), dt5);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt5);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel6(8, dy, t5, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel6(8, dy, t5, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
-            _normalize.Apply(dt5, dsum4, _parameters.Value(3 /* factors.1.terms.1.weight */), _parameters.Value(1 /* factors.1.terms.0.lora_A */), _parameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, batch, 8, 8, 3, accumulate: false);
+            _normalize.Apply(dt5, dsum4, DeviceParameters.Value(3 /* factors.1.terms.1.weight */), DeviceParameters.Value(1 /* factors.1.terms.0.lora_A */), DeviceParameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, batch, 8, 8, 3, accumulate: false);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
-            _normalize.Gradient(dt5, sum4, _parameters.Value(3 /* factors.1.terms.1.weight */), _parameters.Value(1 /* factors.1.terms.0.lora_A */), _parameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, _parameters.Gradient(1 /* factors.1.terms.0.lora_A */), target: 0, batch, 8, 8, 3);
+            _normalize.Gradient(dt5, sum4, DeviceParameters.Value(3 /* factors.1.terms.1.weight */), DeviceParameters.Value(1 /* factors.1.terms.0.lora_A */), DeviceParameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, DeviceParameters.Gradient(1 /* factors.1.terms.0.lora_A */), target: 0, batch, 8, 8, 3);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
-            _normalize.Gradient(dt5, sum4, _parameters.Value(3 /* factors.1.terms.1.weight */), _parameters.Value(1 /* factors.1.terms.0.lora_A */), _parameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, _parameters.Gradient(2 /* factors.1.terms.0.lora_B */), target: 1, batch, 8, 8, 3);
+            _normalize.Gradient(dt5, sum4, DeviceParameters.Value(3 /* factors.1.terms.1.weight */), DeviceParameters.Value(1 /* factors.1.terms.0.lora_A */), DeviceParameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, DeviceParameters.Gradient(2 /* factors.1.terms.0.lora_B */), target: 1, batch, 8, 8, 3);
             // input gradient of factors.1.terms.1 (dense): W [8, 8]
-            _gemm.Run(MatMulTransposed7, dsum4, _parameters.Value(3 /* factors.1.terms.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dsum4, DeviceParameters.Value(3 /* factors.1.terms.1.weight */), dx, batch);
             // input gradient of factors.1.terms.0 (lowrank): up-projection B [8, 3]
-            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 3), dsum4, _parameters.Value(2 /* factors.1.terms.0.lora_B */), dt1);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 3), dsum4, DeviceParameters.Value(2 /* factors.1.terms.0.lora_B */), dt1);
             // weight gradient of factors.1.terms.0 (lowrank): up-projection B [8, 3]
-            _weightGradientKernel9(24, dsum4, t1, _parameters.Gradient(2 /* factors.1.terms.0.lora_B */), batch);
+            _weightGradientKernel9(24, dsum4, t1, DeviceParameters.Gradient(2 /* factors.1.terms.0.lora_B */), batch);
             // input gradient of factors.1.terms.0 (lowrank): down-projection A [3, 8]
-            _gemm.Run(MatMulTransposed10, dt1, _parameters.Value(1 /* factors.1.terms.0.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dt1, DeviceParameters.Value(1 /* factors.1.terms.0.lora_A */), dx, batch);
             // weight gradient of factors.1.terms.0 (lowrank): down-projection A [3, 8]
-            _weightGradientKernel11(24, dt1, x, _parameters.Gradient(1 /* factors.1.terms.0.lora_A */), batch);
+            _weightGradientKernel11(24, dt1, x, DeviceParameters.Gradient(1 /* factors.1.terms.0.lora_A */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _normalize.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1071,25 +963,25 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 6;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 48;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 12;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 54;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 36;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [6, 6]</c> (frozen): dense 6 -&gt; 6.</summary>
@@ -1114,22 +1006,17 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.Zero(Terms1LoraB.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 6);
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
@@ -1151,19 +1038,10 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum4, y, rowNorms0, batch, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 6, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 6);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
@@ -1220,16 +1098,13 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 4, 5 }, valueWidths: new[] { 6, 1, 6, 6 });
@@ -1296,16 +1171,9 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Direction"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Direction"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Direction.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -1326,11 +1194,8 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Direction layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 6, 6, "Direction.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.MatMulKernel1",
@@ -1343,95 +1208,68 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t2 = slot1.SubView(0, batch * 1);
             var sum4 = slot0.SubView(0, batch * 6);
             // terms.0 (dense): W [6, 6]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), sum4, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), sum4, batch);
             // terms.1 (lowrank): down-projection A [1, 6]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [6, 1]
-            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), sum4, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(2 /* terms.1.lora_B */), sum4, batch);
             // normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum4, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.1.lora_A */), _parameters.Value(2 /* terms.1.lora_B */), 1.0f, batch, 6, 6, 1, accumulate: false);
+            _normalize.Apply(sum4, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.1.lora_A */), DeviceParameters.Value(2 /* terms.1.lora_B */), 1.0f, batch, 6, 6, 1, accumulate: false);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 6, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 6);
             var t2 = slot1.SubView(0, batch * 1);
             var sum4 = slot0.SubView(0, batch * 6);
             var dsum4 = slot2.SubView(0, batch * 6);
             var dt2 = slot0.SubView(0, batch * 1);
             // terms.0 (dense): W [6, 6]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), sum4, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* terms.0.weight */), sum4, batch);
             // terms.1 (lowrank): down-projection A [1, 6]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), x, DeviceParameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [6, 1]
-            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), sum4, batch);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(2 /* terms.1.lora_B */), sum4, batch);
             // input gradient of normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
-            _normalize.Apply(dy, dsum4, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.1.lora_A */), _parameters.Value(2 /* terms.1.lora_B */), 1.0f, batch, 6, 6, 1, accumulate: false);
+            _normalize.Apply(dy, dsum4, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.1.lora_A */), DeviceParameters.Value(2 /* terms.1.lora_B */), 1.0f, batch, 6, 6, 1, accumulate: false);
             // gradient through the norms of normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
-            _normalize.Gradient(dy, sum4, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.1.lora_A */), _parameters.Value(2 /* terms.1.lora_B */), 1.0f, _parameters.Gradient(1 /* terms.1.lora_A */), target: 0, batch, 6, 6, 1);
+            _normalize.Gradient(dy, sum4, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.1.lora_A */), DeviceParameters.Value(2 /* terms.1.lora_B */), 1.0f, DeviceParameters.Gradient(1 /* terms.1.lora_A */), target: 0, batch, 6, 6, 1);
             // gradient through the norms of normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
-            _normalize.Gradient(dy, sum4, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.1.lora_A */), _parameters.Value(2 /* terms.1.lora_B */), 1.0f, _parameters.Gradient(2 /* terms.1.lora_B */), target: 1, batch, 6, 6, 1);
+            _normalize.Gradient(dy, sum4, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.1.lora_A */), DeviceParameters.Value(2 /* terms.1.lora_B */), 1.0f, DeviceParameters.Gradient(2 /* terms.1.lora_B */), target: 1, batch, 6, 6, 1);
             // input gradient of terms.1 (lowrank): up-projection B [6, 1]
-            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 1), dsum4, _parameters.Value(2 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 1), dsum4, DeviceParameters.Value(2 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [6, 1]
-            _weightGradientKernel4(6, dsum4, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel4(6, dsum4, t2, DeviceParameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [1, 6]
-            _gemm.Run(MatMulTransposed5, dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt2, DeviceParameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [1, 6]
-            _weightGradientKernel6(6, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _weightGradientKernel6(6, dt2, x, DeviceParameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [6, 6]
-            _gemm.Run(MatMulTransposed7, dsum4, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dsum4, DeviceParameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _normalize.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1458,25 +1296,25 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 37;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 21;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 132;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
@@ -1522,22 +1360,17 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.RowNorms(Kron1Factors0Diag.Data, Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, 1.0f, 4, 4, 1);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -1575,19 +1408,10 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t8, y, batch, 4, 3, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
@@ -1687,16 +1511,13 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         return m7;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 9, valueIds: new[] { 0, 2, 4, 5, 6, 7, 8, 9 }, valueWidths: new[] { 12, 3, 12, 12, 12, 12, 12, 12 });
@@ -1844,16 +1665,9 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronDora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronDora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronDora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -1881,11 +1695,8 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed14 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.KronDora layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 6, 12, 12, "KronDora.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulKernel1",
@@ -1912,31 +1723,14 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel13));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t2 = slot1.SubView(0, batch * 3);
             var sum4 = slot0.SubView(0, batch * 12);
             var t5 = slot1.SubView(0, batch * 12);
@@ -1944,43 +1738,35 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
             var t7 = slot1.SubView(0, batch * 12);
             var t8 = slot0.SubView(0, batch * 12);
             // kron.1.factors.1.terms.0 (dense): W [4, 4]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
             // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
-            _matMulKernel1(new global::ILGPU.Index2D(batch * 3, 1), x, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 3, 1), x, DeviceParameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), t2);
             // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
-            _gemm.Run(MatMul2, t2, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
             // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum4, t5, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
+            _normalize.Apply(sum4, t5, DeviceParameters.Value(2 /* kron.1.factors.1.terms.0.weight */), DeviceParameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), DeviceParameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
             // kron.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), t5, _parameters.Value(1 /* kron.1.factors.0.diag */), t6);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), t5, DeviceParameters.Value(1 /* kron.1.factors.0.diag */), t6);
             // kron: view as (3, 4) and transpose
             _transposeKernel4(new global::ILGPU.Index2D(batch, 12), t6, t7);
             // kron.0 (dense): W [3, 3]
-            _matMulKernel5(new global::ILGPU.Index2D(batch * 4, 3), t7, _parameters.Value(0 /* kron.0.weight */), t8);
+            _matMulKernel5(new global::ILGPU.Index2D(batch * 4, 3), t7, DeviceParameters.Value(0 /* kron.0.weight */), t8);
             // kron: view as (4, 3) and transpose back
             _transposeKernel6(new global::ILGPU.Index2D(batch, 12), t8, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot4 = Workspace.Get(4, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot5 = Workspace.Get(5, (long)batch * 12);
             var t2 = slot1.SubView(0, batch * 3);
             var sum4 = slot0.SubView(0, batch * 12);
             var t5 = slot2.SubView(0, batch * 12);
@@ -1993,54 +1779,52 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
             var dsum4 = slot2.SubView(0, batch * 12);
             var dt2 = slot0.SubView(0, batch * 3);
             // kron.1.factors.1.terms.0 (dense): W [4, 4]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
             // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
-            _matMulKernel1(new global::ILGPU.Index2D(batch * 3, 1), x, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 3, 1), x, DeviceParameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), t2);
             // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
-            _gemm.Run(MatMul2, t2, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
+            _gemm.Run(MatMul2, t2, DeviceParameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
             // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
-            _normalize.Apply(sum4, t5, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
+            _normalize.Apply(sum4, t5, DeviceParameters.Value(2 /* kron.1.factors.1.terms.0.weight */), DeviceParameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), DeviceParameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
             // kron.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), t5, _parameters.Value(1 /* kron.1.factors.0.diag */), t6);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), t5, DeviceParameters.Value(1 /* kron.1.factors.0.diag */), t6);
             // kron: view as (3, 4) and transpose
             _transposeKernel4(new global::ILGPU.Index2D(batch, 12), t6, t7);
             // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
             _transposeKernel4(new global::ILGPU.Index2D(batch, 12), dy, dt8);
             // input gradient of kron.0 (dense): W [3, 3]
-            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 4, 3), dt8, _parameters.Value(0 /* kron.0.weight */), dt7);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 4, 3), dt8, DeviceParameters.Value(0 /* kron.0.weight */), dt7);
             // weight gradient of kron.0 (dense): W [3, 3]
-            _weightGradientKernel8(9, dt8, t7, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            _weightGradientKernel8(9, dt8, t7, DeviceParameters.Gradient(0 /* kron.0.weight */), batch * 4);
             // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel6(new global::ILGPU.Index2D(batch, 12), dt7, dt6);
             // input gradient of kron.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), dt6, _parameters.Value(1 /* kron.1.factors.0.diag */), dt5);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), dt6, DeviceParameters.Value(1 /* kron.1.factors.0.diag */), dt5);
             // weight gradient of kron.1.factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel9(4, dt6, t5, _parameters.Gradient(1 /* kron.1.factors.0.diag */), batch * 3);
+            _diagonalGradientKernel9(4, dt6, t5, DeviceParameters.Gradient(1 /* kron.1.factors.0.diag */), batch * 3);
             // input gradient of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
-            _normalize.Apply(dt5, dsum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
+            _normalize.Apply(dt5, dsum4, DeviceParameters.Value(2 /* kron.1.factors.1.terms.0.weight */), DeviceParameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), DeviceParameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
             // gradient through the norms of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
-            _normalize.Gradient(dt5, sum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, _parameters.Gradient(3 /* kron.1.factors.1.terms.1.lora_A */), target: 0, batch * 3, 4, 4, 1);
+            _normalize.Gradient(dt5, sum4, DeviceParameters.Value(2 /* kron.1.factors.1.terms.0.weight */), DeviceParameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), DeviceParameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, DeviceParameters.Gradient(3 /* kron.1.factors.1.terms.1.lora_A */), target: 0, batch * 3, 4, 4, 1);
             // gradient through the norms of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
-            _normalize.Gradient(dt5, sum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, _parameters.Gradient(4 /* kron.1.factors.1.terms.1.lora_B */), target: 1, batch * 3, 4, 4, 1);
+            _normalize.Gradient(dt5, sum4, DeviceParameters.Value(2 /* kron.1.factors.1.terms.0.weight */), DeviceParameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), DeviceParameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, DeviceParameters.Gradient(4 /* kron.1.factors.1.terms.1.lora_B */), target: 1, batch * 3, 4, 4, 1);
             // input gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch * 3, 1), dsum4, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), dt2);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch * 3, 1), dsum4, DeviceParameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), dt2);
             // weight gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
-            _weightGradientKernel11(4, dsum4, t2, _parameters.Gradient(4 /* kron.1.factors.1.terms.1.lora_B */), batch * 3);
+            _weightGradientKernel11(4, dsum4, t2, DeviceParameters.Gradient(4 /* kron.1.factors.1.terms.1.lora_B */), batch * 3);
             // input gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
-            _gemm.Run(MatMulTransposed12, dt2, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed12, dt2, DeviceParameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), dx, batch * 3);
             // weight gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
-            _weightGradientKernel13(4, dt2, x, _parameters.Gradient(3 /* kron.1.factors.1.terms.1.lora_A */), batch * 3);
+            _weightGradientKernel13(4, dt2, x, DeviceParameters.Gradient(3 /* kron.1.factors.1.terms.1.lora_A */), batch * 3);
             // input gradient of kron.1.factors.1.terms.0 (dense): W [4, 4]
-            _gemm.Run(MatMulTransposed14, dsum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed14, dsum4, DeviceParameters.Value(2 /* kron.1.factors.1.terms.0.weight */), dx, batch * 3);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _normalize.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2065,25 +1849,25 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 10;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 72;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 72;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 72;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 60;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [6]</c>: diagonal 6.</summary>
@@ -2121,22 +1905,17 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 10, 0);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 10, 6);
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
@@ -2158,19 +1937,10 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 6);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, dx, batch * 10, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 10, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 10, 6);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
@@ -2223,16 +1993,13 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 10, 6, 6, 6 });
@@ -2281,16 +2048,9 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.WeightNorm"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.WeightNorm"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("WeightNorm.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
@@ -2308,11 +2068,8 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(6, 1, 6), B: new(10, 10, 1), C: new(60, 10, 1), Rows: 6, Cols: 10, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.WeightNorm layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 10, 6, "WeightNorm.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.DiagonalKernel1",
@@ -2325,91 +2082,64 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel4));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 6);
             // factors.1 (dense): W [6, 10]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
-            _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
+            _normalize.Apply(t1, t2, DeviceParameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), t2, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), t2, DeviceParameters.Value(0 /* factors.0.diag */), y);
             // add the bias
-            _biasKernel2(new global::ILGPU.Index2D(batch, 6), y, _parameters.Value(2 /* bias */));
+            _biasKernel2(new global::ILGPU.Index2D(batch, 6), y, DeviceParameters.Value(2 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, dx, (long)batch * 10, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 10, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 6);
             var dt2 = slot2.SubView(0, batch * 6);
             var dt1 = slot1.SubView(0, batch * 6);
             // factors.1 (dense): W [6, 10]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
-            _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
+            _normalize.Apply(t1, t2, DeviceParameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
             // bias gradient: column sums of dy
-            _biasGradientKernel3(6, dy, _parameters.Gradient(2 /* bias */), batch);
+            _biasGradientKernel3(6, dy, DeviceParameters.Gradient(2 /* bias */), batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), dy, _parameters.Value(0 /* factors.0.diag */), dt2);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt2);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel4(6, dy, t2, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel4(6, dy, t2, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation) (the same diagonal)
-            _normalize.Apply(dt2, dt1, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
+            _normalize.Apply(dt2, dt1, DeviceParameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation), the weight
-            _normalize.Gradient(dt2, t1, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, _parameters.Gradient(1 /* factors.1.weight */), target: 2, batch, 6, 10, 0);
+            _normalize.Gradient(dt2, t1, DeviceParameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, DeviceParameters.Gradient(1 /* factors.1.weight */), target: 2, batch, 6, 10, 0);
             // input gradient of factors.1 (dense): W [6, 10]
-            _gemm.Run(MatMulTransposed5, dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt1, DeviceParameters.Value(1 /* factors.1.weight */), dx, batch);
             // weight gradient of factors.1 (dense): W [6, 10]
-            _gemm.Run(WeightGradient6, dt1, x, _parameters.Gradient(1 /* factors.1.weight */), batch);
+            _gemm.Run(WeightGradient6, dt1, x, DeviceParameters.Gradient(1 /* factors.1.weight */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _normalize.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2433,25 +2163,25 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 6;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 42;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 6;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 48;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 36;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [6]</c>: diagonal 6.</summary>
@@ -2485,22 +2215,17 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 6, 0);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 6);
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
@@ -2519,19 +2244,10 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, y, Factors0Diag.Data, batch, 6, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 6, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 6);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
@@ -2576,16 +2292,13 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 6, 6, 6, 6 });
@@ -2616,16 +2329,9 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.FrozenDirection"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.FrozenDirection"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FrozenDirection.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
@@ -2638,11 +2344,8 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.FrozenDirection layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 6, 6, "FrozenDirection.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.DiagonalKernel1",
@@ -2651,82 +2354,55 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 6);
             // factors.1 (dense): W [6, 6]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
-            _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
+            _normalize.Apply(t1, t2, DeviceParameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), t2, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), t2, DeviceParameters.Value(0 /* factors.0.diag */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 6, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 6);
             var dt2 = slot0.SubView(0, batch * 6);
             var dt1 = slot1.SubView(0, batch * 6);
             // factors.1 (dense): W [6, 6]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
-            _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
+            _normalize.Apply(t1, t2, DeviceParameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), dy, _parameters.Value(0 /* factors.0.diag */), dt2);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt2);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel2(6, dy, t2, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel2(6, dy, t2, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation) (the same diagonal)
-            _normalize.Apply(dt2, dt1, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
+            _normalize.Apply(dt2, dt1, DeviceParameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
             // input gradient of factors.1 (dense): W [6, 6]
-            _gemm.Run(MatMulTransposed3, dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dt1, DeviceParameters.Value(1 /* factors.1.weight */), dx, batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _normalize.Dispose();
+            _gemm.Dispose();
         }
     }
 }

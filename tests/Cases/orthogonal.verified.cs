@@ -130,25 +130,25 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 280;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 24;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 320;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [16, 16]</c> (frozen): dense 16 -&gt; 16.</summary>
@@ -170,22 +170,17 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1OftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -206,19 +201,10 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
@@ -246,16 +232,13 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 16, 16, 16 });
@@ -268,16 +251,9 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Oft"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Oft"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Oft.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -288,77 +264,47 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Oft layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 16, 16, "Oft.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 4, 4, terms: 5, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 4, 4, terms: 5, transposed: false, accumulate: false);
             // factors.0 (dense): W [16, 16]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var dt1 = slot0.SubView(0, batch * 16);
             // input gradient of factors.0 (dense): W [16, 16]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 4, 4, terms: 5, transposed: true, accumulate: false);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 4, 4, terms: 5, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* factors.1.oft_R */), _parameters.Gradient(1 /* factors.1.oft_R */), batch, 4, 4, terms: 5);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.oft_R */), DeviceParameters.Gradient(1 /* factors.1.oft_R */), batch, 4, 4, terms: 5);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -382,25 +328,25 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 114;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 18;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 144;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [8, 12]</c> (frozen): dense 12 -&gt; 8.</summary>
@@ -422,22 +368,17 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1OftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -458,19 +399,10 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
@@ -498,16 +430,13 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 8 });
@@ -520,16 +449,9 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OftExact"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OftExact"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OftExact.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -540,77 +462,47 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.OftExact layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "OftExact.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
             // factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* factors.1.oft_R */), _parameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.oft_R */), DeviceParameters.Gradient(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -633,25 +525,25 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 28;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 28;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 64;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>oft_R [1, 28]</c>: oft 1 skew-symmetric 8x8 blocks, upper triangles packed row by row.</summary>
@@ -669,40 +561,26 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
         global::StructMat.Runtime.Init.Initializers.Zero(OftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
 
         // oft: y_i = R_iᵀ x_i, 1 rotations of 8x8 (Cayley-Neumann series of 2 terms)
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, y, OftR.Data, batch, 1, 8, terms: 2, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of oft: y_i = R_iᵀ x_i, 1 rotations of 8x8 (Cayley-Neumann series of 2 terms) (dx_i = R_i dy_i)
@@ -720,16 +598,13 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 8, 8 });
@@ -740,77 +615,40 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OftTwoTerms"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OftTwoTerms"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OftTwoTerms.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
 
         internal Gpu(global::StructMat.Tests.Cases.OftTwoTerms layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 8, 8, "OftTwoTerms.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // oft: y_i = R_iᵀ x_i, 1 rotations of 8x8 (Cayley-Neumann series of 2 terms)
-            _orthogonal.Apply(x, y, _parameters.Value(0 /* oft_R */), batch, 1, 8, terms: 2, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, y, DeviceParameters.Value(0 /* oft_R */), batch, 1, 8, terms: 2, transposed: false, accumulate: false);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // input gradient of oft: y_i = R_iᵀ x_i, 1 rotations of 8x8 (Cayley-Neumann series of 2 terms) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dy, dx, _parameters.Value(0 /* oft_R */), batch, 1, 8, terms: 2, transposed: true, accumulate: false);
+            _orthogonal.Apply(dy, dx, DeviceParameters.Value(0 /* oft_R */), batch, 1, 8, terms: 2, transposed: true, accumulate: false);
             // weight gradient of oft: y_i = R_iᵀ x_i, 1 rotations of 8x8 (Cayley-Neumann series of 2 terms)
-            _orthogonal.Gradient(x, dy, _parameters.Value(0 /* oft_R */), _parameters.Gradient(0 /* oft_R */), batch, 1, 8, terms: 2);
+            _orthogonal.Gradient(x, dy, DeviceParameters.Value(0 /* oft_R */), DeviceParameters.Gradient(0 /* oft_R */), batch, 1, 8, terms: 2);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -836,25 +674,25 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 112;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 16;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 112;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [12, 8]</c> (frozen): dense 8 -&gt; 12.</summary>
@@ -880,22 +718,17 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -919,19 +752,10 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 12);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
@@ -962,16 +786,13 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 8, 8, 12 });
@@ -1002,16 +823,9 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OftThreeTerms"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OftThreeTerms"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OftThreeTerms.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel1;
@@ -1024,11 +838,8 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(12, 12, 1), B: new(96, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.OftThreeTerms layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 8, 12, "OftThreeTerms.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _biasKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftThreeTerms.BiasKernel1",
@@ -1037,72 +848,45 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             // factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 4, 2, terms: 3, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 4, 2, terms: 3, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 8]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
             // add the bias
-            _biasKernel1(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(2 /* bias */));
+            _biasKernel1(new global::ILGPU.Index2D(batch, 12), y, DeviceParameters.Value(2 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var dt1 = slot0.SubView(0, batch * 8);
             // bias gradient: column sums of dy
-            _biasGradientKernel2(12, dy, _parameters.Gradient(2 /* bias */), batch);
+            _biasGradientKernel2(12, dy, DeviceParameters.Gradient(2 /* bias */), batch);
             // input gradient of factors.0 (dense): W [12, 8]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 4, 2, terms: 3, transposed: true, accumulate: false);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.oft_R */), batch, 4, 2, terms: 3, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* factors.1.oft_R */), _parameters.Gradient(1 /* factors.1.oft_R */), batch, 4, 2, terms: 3);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.oft_R */), DeviceParameters.Gradient(1 /* factors.1.oft_R */), batch, 4, 2, terms: 3);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1128,25 +912,25 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 108;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 44;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.lora_A [2, 8]</c>: lowrank down-projection 8 -&gt; 2.</summary>
@@ -1176,22 +960,17 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1Weight.Data, fanIn: 8, fanOut: 8, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1220,19 +999,10 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
@@ -1283,16 +1053,13 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         return m4;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 2, 5 }, valueWidths: new[] { 8, 8, 2, 8 });
@@ -1359,16 +1126,9 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.OftMixed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.OftMixed"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OftMixed.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -1389,11 +1149,8 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(2, 2, 1), B: new(16, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.OftMixed layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 8, 8, "OftMixed.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.MatMulKernel0",
@@ -1406,91 +1163,64 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 2);
             // terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms)
-            _orthogonal.Apply(x, t1, _parameters.Value(2 /* terms.0.factors.1.oft_R */), batch, 2, 4, terms: 6, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(2 /* terms.0.factors.1.oft_R */), batch, 2, 4, terms: 6, transposed: false, accumulate: false);
             // terms.0.factors.0 (lowrank): down-projection A [2, 8]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(0 /* terms.0.factors.0.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), t1, DeviceParameters.Value(0 /* terms.0.factors.0.lora_A */), t2);
             // terms.0.factors.0 (lowrank): up-projection B [8, 2]
-            _gemm.Run(MatMul1, t2, _parameters.Value(1 /* terms.0.factors.0.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(1 /* terms.0.factors.0.lora_B */), y, batch);
             // terms.1 (dense): W [8, 8]
-            _gemm.Run(MatMul2, x, _parameters.Value(3 /* terms.1.weight */), y, batch);
+            _gemm.Run(MatMul2, x, DeviceParameters.Value(3 /* terms.1.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 2);
             var dt2 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 8);
             // terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms)
-            _orthogonal.Apply(x, t1, _parameters.Value(2 /* terms.0.factors.1.oft_R */), batch, 2, 4, terms: 6, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(2 /* terms.0.factors.1.oft_R */), batch, 2, 4, terms: 6, transposed: false, accumulate: false);
             // terms.0.factors.0 (lowrank): down-projection A [2, 8]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(0 /* terms.0.factors.0.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), t1, DeviceParameters.Value(0 /* terms.0.factors.0.lora_A */), t2);
             // input gradient of terms.1 (dense): W [8, 8]
-            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(3 /* terms.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, DeviceParameters.Value(3 /* terms.1.weight */), dx, batch);
             // input gradient of terms.0.factors.0 (lowrank): up-projection B [8, 2]
-            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(1 /* terms.0.factors.0.lora_B */), dt2);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(1 /* terms.0.factors.0.lora_B */), dt2);
             // weight gradient of terms.0.factors.0 (lowrank): up-projection B [8, 2]
-            _weightGradientKernel5(16, dy, t2, _parameters.Gradient(1 /* terms.0.factors.0.lora_B */), batch);
+            _weightGradientKernel5(16, dy, t2, DeviceParameters.Gradient(1 /* terms.0.factors.0.lora_B */), batch);
             // input gradient of terms.0.factors.0 (lowrank): down-projection A [2, 8]
-            _gemm.Run(MatMulTransposed6, dt2, _parameters.Value(0 /* terms.0.factors.0.lora_A */), dt1, batch);
+            _gemm.Run(MatMulTransposed6, dt2, DeviceParameters.Value(0 /* terms.0.factors.0.lora_A */), dt1, batch);
             // weight gradient of terms.0.factors.0 (lowrank): down-projection A [2, 8]
-            _weightGradientKernel7(16, dt2, t1, _parameters.Gradient(0 /* terms.0.factors.0.lora_A */), batch);
+            _weightGradientKernel7(16, dt2, t1, DeviceParameters.Gradient(0 /* terms.0.factors.0.lora_A */), batch);
             // input gradient of terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(2 /* terms.0.factors.1.oft_R */), batch, 2, 4, terms: 6, transposed: true, accumulate: true);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(2 /* terms.0.factors.1.oft_R */), batch, 2, 4, terms: 6, transposed: true, accumulate: true);
             // weight gradient of terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(2 /* terms.0.factors.1.oft_R */), _parameters.Gradient(2 /* terms.0.factors.1.oft_R */), batch, 2, 4, terms: 6);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(2 /* terms.0.factors.1.oft_R */), DeviceParameters.Gradient(2 /* terms.0.factors.1.oft_R */), batch, 2, 4, terms: 6);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1517,25 +1247,25 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 400;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 144;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 400;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [16]</c>: diagonal 16.</summary>
@@ -1562,22 +1292,17 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Init.Initializers.Zero(Factors2BoftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1615,19 +1340,10 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t5, y, Factors0Diag.Data, batch, 16, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
@@ -1702,16 +1418,13 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 6, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16 });
@@ -1754,16 +1467,9 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Boft"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Boft"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Boft.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block2;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block2Inverse;
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
@@ -1779,11 +1485,8 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Boft layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 16, 16, "Boft.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _blockButterflyMap16Group8Block2 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block2);
             _blockButterflyMap16Group8Block2Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block2Inverse);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
@@ -1796,31 +1499,14 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel3));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
@@ -1829,35 +1515,27 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
             // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 8)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block2Inverse.View, t1);
             // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
-            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t1, t2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 1, P_1
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block2.View, t3);
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
-            _orthogonal.Apply(t3, t4, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t3, t4, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [16, 16]
-            _gemm.Run(MatMul1, t4, _parameters.Value(1 /* factors.1.weight */), t5, batch);
+            _gemm.Run(MatMul1, t4, DeviceParameters.Value(1 /* factors.1.weight */), t5, batch);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t5, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t5, DeviceParameters.Value(0 /* factors.0.diag */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot2.SubView(0, batch * 16);
@@ -1871,42 +1549,40 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
             // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 8)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block2Inverse.View, t1);
             // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
-            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t1, t2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 1, P_1
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block2.View, t3);
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
-            _orthogonal.Apply(t3, t4, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t3, t4, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [16, 16]
-            _gemm.Run(MatMul1, t4, _parameters.Value(1 /* factors.1.weight */), t5, batch);
+            _gemm.Run(MatMul1, t4, DeviceParameters.Value(1 /* factors.1.weight */), t5, batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* factors.0.diag */), dt5);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt5);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel3(16, dy, t5, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel3(16, dy, t5, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (dense): W [16, 16]
-            _gemm.Run(MatMulTransposed4, dt5, _parameters.Value(1 /* factors.1.weight */), dt4, batch);
+            _gemm.Run(MatMulTransposed4, dt5, DeviceParameters.Value(1 /* factors.1.weight */), dt4, batch);
             // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt4, dt3, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt4, dt3, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
-            _orthogonal.Gradient(t3, dt4, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t3, dt4, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt3, _blockButterflyMap16Group8Block2Inverse.View, dt2);
             // input gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt2, dt1, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 64), batch, 4, 4, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt2, dt1, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 64), batch, 4, 4, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
-            _orthogonal.Gradient(t1, dt2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 64), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 64), batch, 4, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t1, dt2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 64), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 64), batch, 4, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 8) (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _blockButterflyMap16Group8Block2.View, dx);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _blockButterflyMap16Group8Block2.Dispose();
             _blockButterflyMap16Group8Block2Inverse.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1936,25 +1612,25 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 312;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 120;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 300;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 192;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.diag [12]</c>: diagonal 12.</summary>
@@ -1985,22 +1661,17 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2053,19 +1724,10 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 12);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
@@ -2171,16 +1833,13 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16, 16, 12, 12 });
@@ -2247,16 +1906,9 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.BoftThree"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.BoftThree"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BoftThree.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1Inverse;
@@ -2276,11 +1928,8 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(12, 12, 1), B: new(192, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.BoftThree layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 5, 16, 12, "BoftThree.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
             _blockButterflyMap16Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1);
             _blockButterflyMap16Group8Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1);
             _blockButterflyMap16Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1Inverse);
@@ -2299,31 +1948,14 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
@@ -2335,44 +1967,36 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
             // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t1, t2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 2, P_2
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
             // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
             // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t4, t5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 1, P_1
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t6, t7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [12, 16]
-            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, DeviceParameters.Value(1 /* factors.1.weight */), t8, batch);
             // factors.0 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), t8, _parameters.Value(0 /* factors.0.diag */), y);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), t8, DeviceParameters.Value(0 /* factors.0.diag */), y);
             // add the bias
-            _biasKernel3(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(3 /* bias */));
+            _biasKernel3(new global::ILGPU.Index2D(batch, 12), y, DeviceParameters.Value(3 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot4 = Workspace.Get(4, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot2.SubView(0, batch * 16);
@@ -2392,60 +2016,58 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
             // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t1, t2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 2, P_2
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
             // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
             // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t4, t5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.2 (boft): factor 1, P_1
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t6, t7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [12, 16]
-            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, DeviceParameters.Value(1 /* factors.1.weight */), t8, batch);
             // bias gradient: column sums of dy
-            _biasGradientKernel4(12, dy, _parameters.Gradient(3 /* bias */), batch);
+            _biasGradientKernel4(12, dy, DeviceParameters.Gradient(3 /* bias */), batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(0 /* factors.0.diag */), dt8);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), dy, DeviceParameters.Value(0 /* factors.0.diag */), dt8);
             // weight gradient of factors.0 (diag): y = d ⊙ x
-            _diagonalGradientKernel5(12, dy, t8, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            _diagonalGradientKernel5(12, dy, t8, DeviceParameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (dense): W [12, 16]
-            _gemm.Run(MatMulTransposed6, dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
+            _gemm.Run(MatMulTransposed6, dt8, DeviceParameters.Value(1 /* factors.1.weight */), dt7, batch);
             // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt7, dt6, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt7, dt6, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t6, dt7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t6, dt7, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt6, _blockButterflyMap16Group4Block1Inverse.View, dt5);
             // input gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt5, dt4, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt5, dt4, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t4, dt5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t4, dt5, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt4, _blockButterflyMap16Group4Block1.View, dt3);
             // input gradient of factors.2 (boft): factor 2, P_2 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt3, _blockButterflyMap16Group8Block1Inverse.View, dt2);
             // input gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt2, dt1, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt2, dt1, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-            _orthogonal.Gradient(t1, dt2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t1, dt2, DeviceParameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), DeviceParameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _blockButterflyMap16Group8Block1.View, dx);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _blockButterflyMap16Group4Block1.Dispose();
             _blockButterflyMap16Group8Block1.Dispose();
             _blockButterflyMap16Group4Block1Inverse.Dispose();
             _blockButterflyMap16Group8Block1Inverse.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2468,25 +2090,25 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 8;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 32;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 32;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 32;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>boft_R [1, 2, 4, 4]</c>: boft 1 factors of 2 4x4 blocks; each rotation is the Cayley transform of ½(A − Aᵀ).</summary>
@@ -2505,40 +2127,26 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Init.Initializers.Zero(BoftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
 
         // boft: factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 4x4
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, y, BoftR.Data, batch, 2, 4, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of boft: factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 4x4 (dx_i = R_i dy_i)
@@ -2556,16 +2164,13 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 8, 8 });
@@ -2576,77 +2181,40 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.BoftOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.BoftOne"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BoftOne.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
 
         internal Gpu(global::StructMat.Tests.Cases.BoftOne layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 8, 8, "BoftOne.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // boft: factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 4x4
-            _orthogonal.Apply(x, y, _parameters.Value(0 /* boft_R */), batch, 2, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(x, y, DeviceParameters.Value(0 /* boft_R */), batch, 2, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // input gradient of boft: factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 4x4 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dy, dx, _parameters.Value(0 /* boft_R */), batch, 2, 4, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dy, dx, DeviceParameters.Value(0 /* boft_R */), batch, 2, 4, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of boft: factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 4x4
-            _orthogonal.Gradient(x, dy, _parameters.Value(0 /* boft_R */), _parameters.Gradient(0 /* boft_R */), batch, 2, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(x, dy, DeviceParameters.Value(0 /* boft_R */), DeviceParameters.Gradient(0 /* boft_R */), batch, 2, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -2671,25 +2239,25 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 18;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 18;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 96;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [4, 4]</c>: dense 4 -&gt; 4.</summary>
@@ -2711,22 +2279,17 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Init.Initializers.Zero(Kron1OftR.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2756,19 +2319,10 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 4, 4, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
@@ -2815,16 +2369,13 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 16, 16, 16, 16, 16 });
@@ -2851,16 +2402,9 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronOft"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronOft"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronOft.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
@@ -2875,102 +2419,72 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronOft layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 16, 16, "KronOft.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.TransposeKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel0));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
             // kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: false, accumulate: false);
             // kron: view as (4, 4) and transpose
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), t1, t2);
             // kron.0 (dense): W [4, 4]
-            _gemm.Run(MatMul1, t2, _parameters.Value(0 /* kron.0.weight */), t3, batch * 4);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(0 /* kron.0.weight */), t3, batch * 4);
             // kron: view as (4, 4) and transpose back
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), t3, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var dt3 = slot0.SubView(0, batch * 16);
             var dt2 = slot2.SubView(0, batch * 16);
             var dt1 = slot0.SubView(0, batch * 16);
             // kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
-            _orthogonal.Apply(x, t1, _parameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: false, accumulate: false);
+            _orthogonal.Apply(x, t1, DeviceParameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: false, accumulate: false);
             // kron: view as (4, 4) and transpose
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), t1, t2);
             // gradient of kron: view as (4, 4) and transpose back (the inverse transpose)
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), dy, dt3);
             // input gradient of kron.0 (dense): W [4, 4]
-            _gemm.Run(MatMulTransposed2, dt3, _parameters.Value(0 /* kron.0.weight */), dt2, batch * 4);
+            _gemm.Run(MatMulTransposed2, dt3, DeviceParameters.Value(0 /* kron.0.weight */), dt2, batch * 4);
             // weight gradient of kron.0 (dense): W [4, 4]
-            _gemm.Run(WeightGradient3, dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            _gemm.Run(WeightGradient3, dt3, t2, DeviceParameters.Gradient(0 /* kron.0.weight */), batch * 4);
             // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), dt2, dt1);
             // input gradient of kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms) (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: true, accumulate: false);
+            _orthogonal.Apply(dt1, dx, DeviceParameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: true, accumulate: false);
             // weight gradient of kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
-            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* kron.1.oft_R */), _parameters.Gradient(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4);
+            _orthogonal.Gradient(x, dt1, DeviceParameters.Value(1 /* kron.1.oft_R */), DeviceParameters.Gradient(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2996,25 +2510,25 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 32;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 32;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.boft_R [2, 2, 2, 2]</c>: boft 2 factors of 2 2x2 blocks; each rotation is the Cayley transform of ½(A − Aᵀ).</summary>
@@ -3037,22 +2551,17 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Kron1Weight.Data, fanIn: 4, fanOut: 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3094,19 +2603,10 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, y, batch, 4, 4, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
@@ -3181,16 +2681,13 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 7, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6, 7 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16, 16 });
@@ -3229,16 +2726,9 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronBoft"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronBoft"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronBoft.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap4Group4Block1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap4Group4Block1Inverse;
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
@@ -3256,11 +2746,8 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronBoft layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 16, 16, "KronBoft.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _blockButterflyMap4Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap4Group4Block1);
             _blockButterflyMap4Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap4Group4Block1Inverse);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
@@ -3271,31 +2758,14 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
@@ -3303,39 +2773,31 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
             var t5 = slot0.SubView(0, batch * 16);
             var t6 = slot1.SubView(0, batch * 16);
             // kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 4);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* kron.1.weight */), t1, batch * 4);
             // kron: view as (4, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 16), t1, t2);
             // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
             _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), t2, _blockButterflyMap4Group4Block1Inverse.View, t3);
             // kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
-            _orthogonal.Apply(t3, t4, _parameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t3, t4, DeviceParameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // kron.0 (boft): factor 1, P_1
             _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), t4, _blockButterflyMap4Group4Block1.View, t5);
             // kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
-            _orthogonal.Apply(t5, t6, _parameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t5, t6, DeviceParameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // kron: view as (4, 4) and transpose back
             _transposeKernel1(new global::ILGPU.Index2D(batch, 16), t6, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
@@ -3348,46 +2810,44 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
             var dt2 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 4);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* kron.1.weight */), t1, batch * 4);
             // kron: view as (4, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 16), t1, t2);
             // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
             _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), t2, _blockButterflyMap4Group4Block1Inverse.View, t3);
             // kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
-            _orthogonal.Apply(t3, t4, _parameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(t3, t4, DeviceParameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // kron.0 (boft): factor 1, P_1
             _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), t4, _blockButterflyMap4Group4Block1.View, t5);
             // gradient of kron: view as (4, 4) and transpose back (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 16), dy, dt6);
             // input gradient of kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt6, dt5, _parameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt6, dt5, DeviceParameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
-            _orthogonal.Gradient(t5, dt6, _parameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), _parameters.Gradient(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t5, dt6, DeviceParameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), DeviceParameters.Gradient(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of kron.0 (boft): factor 1, P_1 (the inverse map)
             _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), dt5, _blockButterflyMap4Group4Block1Inverse.View, dt4);
             // input gradient of kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2 (dx_i = R_i dy_i)
-            _orthogonal.Apply(dt4, dt3, _parameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Apply(dt4, dt3, DeviceParameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
-            _orthogonal.Gradient(t3, dt4, _parameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), _parameters.Gradient(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            _orthogonal.Gradient(t3, dt4, DeviceParameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), DeviceParameters.Gradient(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // input gradient of kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
             _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), dt3, _blockButterflyMap4Group4Block1.View, dt2);
             // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 16), dt2, dt1);
             // input gradient of kron.1 (dense): W [4, 4]
-            _gemm.Run(MatMulTransposed3, dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 4);
+            _gemm.Run(MatMulTransposed3, dt1, DeviceParameters.Value(1 /* kron.1.weight */), dx, batch * 4);
             // weight gradient of kron.1 (dense): W [4, 4]
-            _gemm.Run(WeightGradient4, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 4);
+            _gemm.Run(WeightGradient4, dt1, x, DeviceParameters.Gradient(1 /* kron.1.weight */), batch * 4);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _blockButterflyMap4Group4Block1.Dispose();
             _blockButterflyMap4Group4Block1Inverse.Dispose();
-            _gemm.Dispose();
             _orthogonal.Dispose();
+            _gemm.Dispose();
         }
     }
 }

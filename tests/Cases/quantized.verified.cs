@@ -177,25 +177,25 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 24;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 320;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 80;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 464;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 384;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [24, 8]</c> (frozen): dense 16 -&gt; 24: NF4 codes, two per byte (first in the high nibble).</summary>
@@ -242,22 +242,17 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 24, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 24);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -281,19 +276,10 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 24, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 24);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 24, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -342,16 +328,13 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 16, 2, 24 });
@@ -416,16 +399,9 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Qlora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Qlora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Qlora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -440,11 +416,8 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Qlora layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 24, "Qlora.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Qlora.MatMulKernel0",
@@ -457,78 +430,51 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 24, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             // terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [24, 2]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 24, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             var dt2 = slot1.SubView(0, batch * 2);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // input gradient of terms.1 (lowrank): up-projection B [24, 2]
-            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [24, 2]
-            _weightGradientKernel3(48, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _weightGradientKernel3(48, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel5(32, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _weightGradientKernel5(32, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -554,25 +500,25 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 10;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 134;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 44;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 164;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 120;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [10, 6]</c> (frozen): dense 12 -&gt; 10: NF4 codes, two per byte (first in the high nibble).</summary>
@@ -619,22 +565,17 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 10, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 10);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 10, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -658,19 +599,10 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 10, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 10, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 10);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 10, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -717,16 +649,13 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 12, 2, 10 });
@@ -791,16 +720,9 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.QloraSmallGroups"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.QloraSmallGroups"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraSmallGroups.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -815,11 +737,8 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraSmallGroups layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 10, "QloraSmallGroups.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraSmallGroups.MatMulKernel0",
@@ -832,78 +751,51 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 10, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             // terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [10, 2]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 10, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             var dt2 = slot1.SubView(0, batch * 2);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // input gradient of terms.1 (lowrank): up-projection B [10, 2]
-            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [10, 2]
-            _weightGradientKernel3(20, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _weightGradientKernel3(20, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _weightGradientKernel5(24, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _weightGradientKernel5(24, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -929,25 +821,25 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 20;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 348;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 96;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 336;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [12, 20]</c> (frozen): dense 20 -&gt; 12: int8 codes.</summary>
@@ -994,22 +886,17 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 20]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 20]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 20, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 20, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 20, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 20, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1033,19 +920,10 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 20, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 20, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 20, dx, batch * 20, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 20, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 20, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 20, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1094,16 +972,13 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 20, 3, 12 });
@@ -1168,16 +1043,9 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Int8Lora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Int8Lora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Int8Lora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -1192,11 +1060,8 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(3, 3, 1), B: new(60, 20, 1), C: new(20, 20, 1), Rows: 0, Cols: 20, K: 3, Groups: 1, Tile: new(64, 32, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8Lora layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 20, 12, "Int8Lora.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Lora.MatMulKernel0",
@@ -1209,78 +1074,51 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 20, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 20, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             // terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [3, 20]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [12, 3]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 20, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 20, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 20, dx, (long)batch * 20, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 20, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             var dt2 = slot1.SubView(0, batch * 3);
             // terms.1 (lowrank): down-projection A [3, 20]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // input gradient of terms.1 (lowrank): up-projection B [12, 3]
-            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 3), dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [12, 3]
-            _weightGradientKernel3(36, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _weightGradientKernel3(36, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 20]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 20]
-            _weightGradientKernel5(60, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _weightGradientKernel5(60, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1307,25 +1145,25 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 400;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 40;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 9920;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 920;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 16880;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 16000;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [40, 200]</c> (frozen): dense 400 -&gt; 40: NF4 codes, two per byte (first in the high nibble).</summary>
@@ -1376,22 +1214,17 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 400]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 400]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 400, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 40, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 400, y, batch * 40, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 400, 40);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 400, 40, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1418,19 +1251,10 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 40);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 400, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 40, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 400, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 400, dx, batch * 400, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 40, dx, batch * 400, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 400, 40);
         using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
@@ -1468,16 +1292,13 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 400, 2, 40 });
@@ -1560,16 +1381,9 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.QloraDeep"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.QloraDeep"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraDeep.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -1586,11 +1400,8 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(2, 2, 1), B: new(800, 400, 1), C: new(400, 400, 1), Rows: 0, Cols: 400, K: 2, Groups: 1, Tile: new(64, 64, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraDeep layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 400, 40, "QloraDeep.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraDeep.MatMulKernel0",
@@ -1607,82 +1418,55 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 400, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 40, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 400, y, (long)batch * 40, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             // terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 400]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [40, 2]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
             // add the bias
-            _biasKernel2(new global::ILGPU.Index2D(batch, 40), y, _parameters.Value(4 /* bias */));
+            _biasKernel2(new global::ILGPU.Index2D(batch, 40), y, DeviceParameters.Value(4 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 400, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 40, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 400, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 400, dx, (long)batch * 400, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 40, dx, (long)batch * 400, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             var dt2 = slot1.SubView(0, batch * 2);
             // terms.1 (lowrank): down-projection A [2, 400]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // bias gradient: column sums of dy
-            _biasGradientKernel3(40, dy, _parameters.Gradient(4 /* bias */), batch);
+            _biasGradientKernel3(40, dy, DeviceParameters.Gradient(4 /* bias */), batch);
             // input gradient of terms.1 (lowrank): up-projection B [40, 2]
-            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [40, 2]
-            _weightGradientKernel5(80, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _weightGradientKernel5(80, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 400]
-            _gemm.Run(MatMulTransposed6, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed6, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 400]
-            _weightGradientKernel7(800, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _weightGradientKernel7(800, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1708,25 +1492,25 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 360;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 160;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 352;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 128;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [8, 24]</c> (frozen): dense 24 -&gt; 8: int8 codes.</summary>
@@ -1773,23 +1557,18 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are factors.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 24);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1815,20 +1594,11 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(t2, y, Factors0Weight.Bytes, Factors0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 24);
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1877,16 +1647,13 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 16, 4, 24, 8 });
@@ -1901,16 +1668,9 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Int8Chain"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Int8Chain"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Int8Chain.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -1933,93 +1693,63 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(16, 16, 1), C: new(64, 16, 1), Rows: 4, Cols: 16, K: 0, Groups: 1, Tile: new(4, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8Chain layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 16, 8, "Int8Chain.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 24);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 4);
             var t2 = slot1.SubView(0, batch * 24);
             // factors.1 (lowrank): down-projection A [4, 16]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* factors.1.lora_A */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* factors.1.lora_A */), t1, batch);
             // factors.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(MatMul1, t1, _parameters.Value(3 /* factors.1.lora_B */), t2, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(3 /* factors.1.lora_B */), t2, batch);
             // factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(t2, y, _parameters.Value(0 /* factors.0.weight */), _parameters.Value(1 /* factors.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
+            _quantized.Apply(t2, y, DeviceParameters.Value(0 /* factors.0.weight */), DeviceParameters.Value(1 /* factors.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
             global::StructMat.Runtime.Checks.Batch(batch, 24);
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 4);
             var t1 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 24);
             var dt1 = slot2.SubView(0, batch * 4);
             // factors.1 (lowrank): down-projection A [4, 16]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* factors.1.lora_A */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* factors.1.lora_A */), t1, batch);
             // input gradient of factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dt2, _parameters.Value(0 /* factors.0.weight */), _parameters.Value(1 /* factors.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
+            _quantized.ApplyTransposed(dy, dt2, DeviceParameters.Value(0 /* factors.0.weight */), DeviceParameters.Value(1 /* factors.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
             // input gradient of factors.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(MatMulTransposed2, dt2, _parameters.Value(3 /* factors.1.lora_B */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dt2, DeviceParameters.Value(3 /* factors.1.lora_B */), dt1, batch);
             // weight gradient of factors.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(WeightGradient3, dt2, t1, _parameters.Gradient(3 /* factors.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dt2, t1, DeviceParameters.Gradient(3 /* factors.1.lora_B */), batch);
             // input gradient of factors.1 (lowrank): down-projection A [4, 16]
-            _gemm.Run(MatMulTransposed4, dt1, _parameters.Value(2 /* factors.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt1, DeviceParameters.Value(2 /* factors.1.lora_A */), dx, batch);
             // weight gradient of factors.1 (lowrank): down-projection A [4, 16]
-            _gemm.Run(WeightGradient5, dt1, x, _parameters.Gradient(2 /* factors.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt1, x, DeviceParameters.Gradient(2 /* factors.1.lora_A */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2046,25 +1776,25 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 128;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 24;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 2192;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 608;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 3680;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 3072;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [24, 64]</c> (frozen): dense 128 -&gt; 24: NF4 codes, two per byte (first in the high nibble).</summary>
@@ -2111,22 +1841,17 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 128]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 128]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 128, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 128, y, batch * 24, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 128, 24);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 128, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2150,19 +1875,10 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 128, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 128, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 128, dx, batch * 128, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 24, dx, batch * 128, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 128, 24);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 128, 24, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2211,16 +1927,13 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 128, 4, 24 });
@@ -2235,16 +1948,9 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.QloraQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.QloraQ"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -2267,87 +1973,57 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(128, 128, 1), C: new(512, 128, 1), Rows: 4, Cols: 128, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 128, 24, "QloraQ.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 128, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 128, y, (long)batch * 24, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 128]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 128, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 128, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 128, dx, (long)batch * 128, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 24, dx, (long)batch * 128, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 128]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 128]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 128]
-            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2373,25 +2049,25 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 64;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 64;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 2624;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 512;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 4608;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 4096;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [64, 32]</c> (frozen): dense 64 -&gt; 64: NF4 codes, two per byte (first in the high nibble).</summary>
@@ -2438,22 +2114,17 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, y, batch * 64, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 64, 64);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 64, 64, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2477,19 +2148,10 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, dx, batch * 64, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 64, dx, batch * 64, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 64, 64);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 64, 64, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2538,16 +2200,13 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 64, 4, 64 });
@@ -2562,16 +2221,9 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.QloraV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.QloraV"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -2594,87 +2246,57 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(64, 64, 1), C: new(256, 64, 1), Rows: 4, Cols: 64, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraV layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 64, 64, "QloraV.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, y, (long)batch * 64, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 64]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [64, 4]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, dx, (long)batch * 64, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 64, dx, (long)batch * 64, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 64]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [64, 4]
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [64, 4]
-            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 64]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 64]
-            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2700,25 +2322,25 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 128;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 24;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 3704;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 608;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 3680;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 3072;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [24, 128]</c> (frozen): dense 128 -&gt; 24: int8 codes.</summary>
@@ -2765,22 +2387,17 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 128]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 128]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 128, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 128, y, batch * 24, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 128, 24);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 128, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2804,19 +2421,10 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 128, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 128, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 128, dx, batch * 128, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 24, dx, batch * 128, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 128, 24);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 128, 24, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2865,16 +2473,13 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 128, 4, 24 });
@@ -2889,16 +2494,9 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Int8LoraQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Int8LoraQ"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Int8LoraQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -2921,87 +2519,57 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(128, 128, 1), C: new(512, 128, 1), Rows: 4, Cols: 128, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8LoraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 128, 24, "Int8LoraQ.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 128, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 128, y, (long)batch * 24, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 128]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 128, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 128, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 128, dx, (long)batch * 128, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 24, dx, (long)batch * 128, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 128]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [24, 4]
-            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 128]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 128]
-            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -3027,25 +2595,25 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 64;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 64;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 4672;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 512;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 4608;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 4096;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [64, 64]</c> (frozen): dense 64 -&gt; 64: int8 codes.</summary>
@@ -3092,22 +2660,17 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, y, batch * 64, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 64, 64);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 64, 64, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3131,19 +2694,10 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, dx, batch * 64, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 64, dx, batch * 64, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 64, 64);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 64, 64, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -3192,16 +2746,13 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 64, 4, 64 });
@@ -3216,16 +2767,9 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Int8LoraV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Int8LoraV"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Int8LoraV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -3248,87 +2792,57 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(64, 64, 1), C: new(256, 64, 1), Rows: 4, Cols: 64, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8LoraV layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 64, 64, "Int8LoraV.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, y, (long)batch * 64, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 64]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [64, 4]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, dx, (long)batch * 64, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 64, dx, (long)batch * 64, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 64]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [64, 4]
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [64, 4]
-            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 64]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 64]
-            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -3354,25 +2868,25 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 13;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 188;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 58;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 266;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 208;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [13, 8]</c> (frozen): dense 16 -&gt; 13: NF4 codes, two per byte (first in the high nibble).</summary>
@@ -3419,22 +2933,17 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 13, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 13, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 13);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 13, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3458,19 +2967,10 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 13, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 13, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 13, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 13);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 13, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -3517,16 +3017,13 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 16, 2, 13 });
@@ -3591,16 +3088,9 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.QloraTail"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.QloraTail"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraTail.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -3615,11 +3105,8 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraTail layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 13, "QloraTail.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulKernel0",
@@ -3632,78 +3119,51 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 13, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 13, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: false);
+            _quantized.Apply(x, y, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [13, 2]
-            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 13, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 13, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             var dt2 = slot1.SubView(0, batch * 2);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t2);
             // input gradient of terms.1 (lowrank): up-projection B [13, 2]
-            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [13, 2]
-            _weightGradientKernel3(26, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _weightGradientKernel3(26, dy, t2, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel5(32, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _weightGradientKernel5(32, dt2, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: true);
+            _quantized.ApplyTransposed(dy, dx, DeviceParameters.Value(0 /* terms.0.weight */), DeviceParameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: true);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -3728,25 +3188,25 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 64;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 64;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 136;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 64;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 1024;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 4096;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [8, 8]</c> (frozen): dense 8 -&gt; 8: int8 codes.</summary>
@@ -3789,22 +3249,17 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are kron.0.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, y, batch * 64, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 64, 64);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 64, 64, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3834,19 +3289,10 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 8, 8, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, dx, batch * 64, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 64, dx, batch * 64, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 64, 64);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 64, 64, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -3892,16 +3338,13 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 64, 64, 64, 64, 64 });
@@ -3928,16 +3371,9 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronInt8"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronInt8"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronInt8.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
@@ -3952,93 +3388,63 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(8, 1, 8), B: new(8, 8, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronInt8 layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 64, 64, "KronInt8.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.TransposeKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, y, (long)batch * 64, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 64);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 64);
             var t1 = slot0.SubView(0, batch * 64);
             var t2 = slot1.SubView(0, batch * 64);
             var t3 = slot0.SubView(0, batch * 64);
             // kron.1 (dense): W [8, 8]
-            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.weight */), t1, batch * 8);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(2 /* kron.1.weight */), t1, batch * 8);
             // kron: view as (8, 8) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 64), t1, t2);
             // kron.0 (dense): W [8, 8] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(t2, t3, _parameters.Value(0 /* kron.0.weight */), _parameters.Value(1 /* kron.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch * 8, 8, 8, 0, 1.0f, accumulate: false);
+            _quantized.Apply(t2, t3, DeviceParameters.Value(0 /* kron.0.weight */), DeviceParameters.Value(1 /* kron.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch * 8, 8, 8, 0, 1.0f, accumulate: false);
             // kron: view as (8, 8) and transpose back
             _transposeKernel1(new global::ILGPU.Index2D(batch, 64), t3, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, dx, (long)batch * 64, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 64, dx, (long)batch * 64, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 64);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 64);
             var dt3 = slot0.SubView(0, batch * 64);
             var dt2 = slot1.SubView(0, batch * 64);
             var dt1 = slot0.SubView(0, batch * 64);
             // gradient of kron: view as (8, 8) and transpose back (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 64), dy, dt3);
             // input gradient of kron.0 (dense): W [8, 8] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dt3, dt2, _parameters.Value(0 /* kron.0.weight */), _parameters.Value(1 /* kron.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch * 8, 8, 8, 0, 1.0f, accumulate: false);
+            _quantized.ApplyTransposed(dt3, dt2, DeviceParameters.Value(0 /* kron.0.weight */), DeviceParameters.Value(1 /* kron.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch * 8, 8, 8, 0, 1.0f, accumulate: false);
             // gradient of kron: view as (8, 8) and transpose (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 64), dt2, dt1);
             // input gradient of kron.1 (dense): W [8, 8]
-            _gemm.Run(MatMulTransposed2, dt1, _parameters.Value(2 /* kron.1.weight */), dx, batch * 8);
+            _gemm.Run(MatMulTransposed2, dt1, DeviceParameters.Value(2 /* kron.1.weight */), dx, batch * 8);
             // weight gradient of kron.1 (dense): W [8, 8]
-            _gemm.Run(WeightGradient3, dt1, x, _parameters.Gradient(2 /* kron.1.weight */), batch * 8);
+            _gemm.Run(WeightGradient3, dt1, x, DeviceParameters.Gradient(2 /* kron.1.weight */), batch * 8);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -4063,25 +3469,25 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 64;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 64;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 176;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 16;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 1280;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 4096;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [4, 4]</c>: dense 4 -&gt; 4.</summary>
@@ -4124,22 +3530,17 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are kron.1.weight.", nameof(name));
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, y, batch * 64, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 64, 64);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 64, 64, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -4169,19 +3570,10 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 16, 4, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, dx, batch * 64, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 64, dx, batch * 64, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 64, 64);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 64, 64, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -4236,16 +3628,13 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 64, 64, 64, 64, 64 });
@@ -4282,16 +3671,9 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.KronNf4"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.KronNf4"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronNf4.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
@@ -4307,11 +3689,8 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronNf4 layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 64, 64, "KronNf4.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.TransposeKernel0",
@@ -4320,89 +3699,62 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, y, (long)batch * 64, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 64);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 64);
             var t1 = slot0.SubView(0, batch * 64);
             var t2 = slot1.SubView(0, batch * 64);
             var t3 = slot0.SubView(0, batch * 64);
             // kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, t1, _parameters.Value(1 /* kron.1.weight */), _parameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
+            _quantized.Apply(x, t1, DeviceParameters.Value(1 /* kron.1.weight */), DeviceParameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
             // kron: view as (4, 16) and transpose
             _transposeKernel0(new global::ILGPU.Index2D(batch, 64), t1, t2);
             // kron.0 (dense): W [4, 4]
-            _gemm.Run(MatMul1, t2, _parameters.Value(0 /* kron.0.weight */), t3, batch * 16);
+            _gemm.Run(MatMul1, t2, DeviceParameters.Value(0 /* kron.0.weight */), t3, batch * 16);
             // kron: view as (16, 4) and transpose back
             _transposeKernel2(new global::ILGPU.Index2D(batch, 64), t3, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, dx, (long)batch * 64, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 64, dx, (long)batch * 64, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 64);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 64);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 64);
             var t1 = slot0.SubView(0, batch * 64);
             var t2 = slot1.SubView(0, batch * 64);
             var dt3 = slot0.SubView(0, batch * 64);
             var dt2 = slot2.SubView(0, batch * 64);
             var dt1 = slot0.SubView(0, batch * 64);
             // kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
-            _quantized.Apply(x, t1, _parameters.Value(1 /* kron.1.weight */), _parameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
+            _quantized.Apply(x, t1, DeviceParameters.Value(1 /* kron.1.weight */), DeviceParameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
             // kron: view as (4, 16) and transpose
             _transposeKernel0(new global::ILGPU.Index2D(batch, 64), t1, t2);
             // gradient of kron: view as (16, 4) and transpose back (the inverse transpose)
             _transposeKernel0(new global::ILGPU.Index2D(batch, 64), dy, dt3);
             // input gradient of kron.0 (dense): W [4, 4]
-            _gemm.Run(MatMulTransposed3, dt3, _parameters.Value(0 /* kron.0.weight */), dt2, batch * 16);
+            _gemm.Run(MatMulTransposed3, dt3, DeviceParameters.Value(0 /* kron.0.weight */), dt2, batch * 16);
             // weight gradient of kron.0 (dense): W [4, 4]
-            _gemm.Run(WeightGradient4, dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 16);
+            _gemm.Run(WeightGradient4, dt3, t2, DeviceParameters.Gradient(0 /* kron.0.weight */), batch * 16);
             // gradient of kron: view as (4, 16) and transpose (the inverse transpose)
             _transposeKernel2(new global::ILGPU.Index2D(batch, 64), dt2, dt1);
             // input gradient of kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
-            _quantized.ApplyTransposed(dt1, dx, _parameters.Value(1 /* kron.1.weight */), _parameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
+            _quantized.ApplyTransposed(dt1, dx, DeviceParameters.Value(1 /* kron.1.weight */), DeviceParameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
-            _gemm.Dispose();
             _quantized.Dispose();
+            _gemm.Dispose();
         }
     }
 }

@@ -126,25 +126,25 @@ public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 24;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 24;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 12;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>diag [12]</c>: diagonal 12.</summary>
@@ -165,22 +165,17 @@ public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
 
         // diag: y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(x, y, Diag.Data, batch, 12, accumulate: false);
@@ -189,19 +184,10 @@ public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -222,16 +208,13 @@ public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLaye
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 12, 12 });
@@ -276,27 +259,17 @@ public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Diagonal"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Diagonal"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Diagonal.Gpu");
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel3;
 
         internal Gpu(global::StructMat.Tests.Cases.Diagonal layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 12, "Diagonal.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _diagonalKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.DiagonalKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel0));
             _biasKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.BiasKernel1",
@@ -307,60 +280,28 @@ public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel3));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // diag: y = d ⊙ x
-            _diagonalKernel0(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(0 /* diag */), y);
+            _diagonalKernel0(new global::ILGPU.Index2D(batch, 12), x, DeviceParameters.Value(0 /* diag */), y);
             // add the bias
-            _biasKernel1(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(1 /* bias */));
+            _biasKernel1(new global::ILGPU.Index2D(batch, 12), y, DeviceParameters.Value(1 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // bias gradient: column sums of dy
-            _biasGradientKernel2(12, dy, _parameters.Gradient(1 /* bias */), batch);
+            _biasGradientKernel2(12, dy, DeviceParameters.Gradient(1 /* bias */), batch);
             // input gradient of diag: y = d ⊙ x
-            _diagonalKernel0(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(0 /* diag */), dx);
+            _diagonalKernel0(new global::ILGPU.Index2D(batch, 12), dy, DeviceParameters.Value(0 /* diag */), dx);
             // weight gradient of diag: y = d ⊙ x
-            _diagonalGradientKernel3(12, dy, x, _parameters.Gradient(0 /* diag */), batch);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _diagonalGradientKernel3(12, dy, x, DeviceParameters.Gradient(0 /* diag */), batch);
         }
     }
 }
@@ -385,25 +326,25 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 144;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 144;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 144;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.1.weight [12, 12]</c>: dense 12 -&gt; 12.</summary>
@@ -420,22 +361,17 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 12, fanOut: 12, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -456,19 +392,10 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, y, ReverseMap12, batch, 12, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -505,16 +432,13 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 12 });
@@ -533,16 +457,9 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Reversed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Reversed"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Reversed.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap12;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap12Inverse;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -558,11 +475,8 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(12, 1, 12), B: new(12, 12, 1), C: new(144, 12, 1), Rows: 12, Cols: 12, K: 0, Groups: 1, Tile: new(16, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Reversed layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 12, "Reversed.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _reverseMap12 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap12);
             _reverseMap12Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap12Inverse);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -570,66 +484,39 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel1));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _gemm.Run(MatMul0, x, _parameters.Value(0 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* factors.1.weight */), t1, batch);
             // factors.0 (perm): y[j] = x[map[j]], reverse
             _gatherKernel1(new global::ILGPU.Index2D(batch, 12), t1, _reverseMap12.View, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel1(new global::ILGPU.Index2D(batch, 12), dy, _reverseMap12Inverse.View, dt1);
             // input gradient of factors.1 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed2, dt1, _parameters.Value(0 /* factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed2, dt1, DeviceParameters.Value(0 /* factors.1.weight */), dx, batch);
             // weight gradient of factors.1 (dense): W [12, 12]
-            _gemm.Run(WeightGradient3, dt1, x, _parameters.Gradient(0 /* factors.1.weight */), batch);
+            _gemm.Run(WeightGradient3, dt1, x, DeviceParameters.Gradient(0 /* factors.1.weight */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _reverseMap12.Dispose();
             _reverseMap12Inverse.Dispose();
             _gemm.Dispose();
@@ -657,25 +544,25 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 64;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 64;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 64;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [4, 4, 4]</c>: blockdiag 4 blocks of 4x4.</summary>
@@ -692,22 +579,17 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
         global::StructMat.Runtime.Init.Initializers.MuP(Factors0Weight.Data, fanIn: 4, fanOut: 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -728,19 +610,10 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -782,16 +655,13 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 16, 16, 16 });
@@ -810,16 +680,9 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.BitReversed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.BitReversed"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BitReversed.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _bitReversalMap16;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _bitReversalMap16Inverse;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -835,11 +698,8 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.BitReversed layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 16, "BitReversed.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _bitReversalMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BitReversalMap16);
             _bitReversalMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BitReversalMap16Inverse);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -847,70 +707,43 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // factors.1 (perm): y[j] = x[map[j]], bitreversal
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _bitReversalMap16.View, t1);
             // factors.0 (blockdiag): 4 blocks of 4x4
-            _gemm.Run(MatMul1, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.1 (perm): y[j] = x[map[j]], bitreversal
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _bitReversalMap16.View, t1);
             // input gradient of factors.0 (blockdiag): 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (blockdiag): 4 blocks of 4x4
-            _gemm.Run(WeightGradient3, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _gemm.Run(WeightGradient3, dy, t1, DeviceParameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (perm): y[j] = x[map[j]], bitreversal (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _bitReversalMap16Inverse.View, dx);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _bitReversalMap16.Dispose();
             _bitReversalMap16Inverse.Dispose();
             _gemm.Dispose();
@@ -940,25 +773,25 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 84;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 84;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 84;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.1.lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
@@ -983,22 +816,17 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.Ones(Terms1Diag.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1027,19 +855,10 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(x, y, Terms1Diag.Data, batch, 12, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1099,16 +918,13 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
         return m4;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 2, 5 }, valueWidths: new[] { 12, 3, 12, 12 });
@@ -1203,16 +1019,9 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Shuffled"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Shuffled"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Shuffled.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap12;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap12Inverse;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -1232,11 +1041,8 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(3, 3, 1), B: new(36, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Shuffled layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 12, "Shuffled.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _shuffleMap12 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap12);
             _shuffleMap12Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap12Inverse);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1258,86 +1064,59 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 3);
             var t2 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
             // terms.0.factors.1 (lowrank): up-projection B [12, 3]
-            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* terms.0.factors.1.lora_B */), t2, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(1 /* terms.0.factors.1.lora_B */), t2, batch);
             // terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel2(new global::ILGPU.Index2D(batch, 12), t2, _shuffleMap12.View, y);
             // terms.1 (diag): y = d ⊙ x
-            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(2 /* terms.1.diag */), y);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), x, DeviceParameters.Value(2 /* terms.1.diag */), y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 3);
             var dt2 = slot1.SubView(0, batch * 12);
             var dt1 = slot2.SubView(0, batch * 3);
             // terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, DeviceParameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
             // input gradient of terms.1 (diag): y = d ⊙ x
-            _diagonalKernel4(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(2 /* terms.1.diag */), dx);
+            _diagonalKernel4(new global::ILGPU.Index2D(batch, 12), dy, DeviceParameters.Value(2 /* terms.1.diag */), dx);
             // weight gradient of terms.1 (diag): y = d ⊙ x
-            _diagonalGradientKernel5(12, dy, x, _parameters.Gradient(2 /* terms.1.diag */), batch);
+            _diagonalGradientKernel5(12, dy, x, DeviceParameters.Gradient(2 /* terms.1.diag */), batch);
             // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
             _gatherKernel2(new global::ILGPU.Index2D(batch, 12), dy, _shuffleMap12Inverse.View, dt2);
             // input gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 3), dt2, _parameters.Value(1 /* terms.0.factors.1.lora_B */), dt1);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 3), dt2, DeviceParameters.Value(1 /* terms.0.factors.1.lora_B */), dt1);
             // weight gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]
-            _weightGradientKernel7(36, dt2, t1, _parameters.Gradient(1 /* terms.0.factors.1.lora_B */), batch);
+            _weightGradientKernel7(36, dt2, t1, DeviceParameters.Gradient(1 /* terms.0.factors.1.lora_B */), batch);
             // input gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _gemm.Run(MatMulTransposed8, dt1, _parameters.Value(0 /* terms.0.factors.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed8, dt1, DeviceParameters.Value(0 /* terms.0.factors.1.lora_A */), dx, batch);
             // weight gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _weightGradientKernel9(36, dt1, x, _parameters.Gradient(0 /* terms.0.factors.1.lora_A */), batch);
+            _weightGradientKernel9(36, dt1, x, DeviceParameters.Gradient(0 /* terms.0.factors.1.lora_A */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _shuffleMap12.Dispose();
             _shuffleMap12Inverse.Dispose();
             _gemm.Dispose();
@@ -1367,25 +1146,25 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 10;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 10;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 10;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 10;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 10;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 100;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.1.diag [10]</c>: diagonal 10.</summary>
@@ -1402,22 +1181,17 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
         global::StructMat.Runtime.Init.Initializers.Ones(Factors1Diag.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, y, batch * 10, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 10, 10);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 10, 10, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1443,19 +1217,10 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, y, RandomMap10Seed7, batch, 10, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, dx, batch * 10, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 10, dx, batch * 10, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 10, 10);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 10, 10, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1506,16 +1271,13 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 10, 10, 10, 10 });
@@ -1552,16 +1314,9 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.RandomPermutations"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.RandomPermutations"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("RandomPermutations.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _randomMap10Seed7;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _randomMap10Seed8;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _randomMap10Seed7Inverse;
@@ -1571,11 +1326,8 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel2;
 
         internal Gpu(global::StructMat.Tests.Cases.RandomPermutations layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 10, 10, "RandomPermutations.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _randomMap10Seed7 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, RandomMap10Seed7);
             _randomMap10Seed8 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, RandomMap10Seed8);
             _randomMap10Seed7Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, RandomMap10Seed7Inverse);
@@ -1588,58 +1340,33 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel2));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, y, (long)batch * 10, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 10);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 10);
             var t1 = slot0.SubView(0, batch * 10);
             var t2 = slot1.SubView(0, batch * 10);
             // factors.2 (perm): y[j] = x[map[j]], random, seed 8
             _gatherKernel0(new global::ILGPU.Index2D(batch, 10), x, _randomMap10Seed8.View, t1);
             // factors.1 (diag): y = d ⊙ x
-            _diagonalKernel1(new global::ILGPU.Index2D(batch, 10), t1, _parameters.Value(0 /* factors.1.diag */), t2);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 10), t1, DeviceParameters.Value(0 /* factors.1.diag */), t2);
             // factors.0 (perm): y[j] = x[map[j]], random, seed 7
             _gatherKernel0(new global::ILGPU.Index2D(batch, 10), t2, _randomMap10Seed7.View, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, dx, (long)batch * 10, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 10, dx, (long)batch * 10, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 10);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 10);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 10);
             var t1 = slot0.SubView(0, batch * 10);
             var dt2 = slot1.SubView(0, batch * 10);
             var dt1 = slot2.SubView(0, batch * 10);
@@ -1648,18 +1375,16 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
             // input gradient of factors.0 (perm): y[j] = x[map[j]], random, seed 7 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 10), dy, _randomMap10Seed7Inverse.View, dt2);
             // input gradient of factors.1 (diag): y = d ⊙ x
-            _diagonalKernel1(new global::ILGPU.Index2D(batch, 10), dt2, _parameters.Value(0 /* factors.1.diag */), dt1);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 10), dt2, DeviceParameters.Value(0 /* factors.1.diag */), dt1);
             // weight gradient of factors.1 (diag): y = d ⊙ x
-            _diagonalGradientKernel2(10, dt2, t1, _parameters.Gradient(0 /* factors.1.diag */), batch);
+            _diagonalGradientKernel2(10, dt2, t1, DeviceParameters.Gradient(0 /* factors.1.diag */), batch);
             // input gradient of factors.2 (perm): y[j] = x[map[j]], random, seed 8 (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 10), dt1, _randomMap10Seed8Inverse.View, dx);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _randomMap10Seed7.Dispose();
             _randomMap10Seed8.Dispose();
             _randomMap10Seed7Inverse.Dispose();
@@ -1686,25 +1411,25 @@ public sealed partial class Reflections : global::StructMat.Runtime.IStructuredL
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 60;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 60;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 120;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>hra_u [12, 5]</c>: householder reflection vectors, 5 columns of length 12.</summary>
@@ -1721,40 +1446,26 @@ public sealed partial class Reflections : global::StructMat.Runtime.IStructuredL
         global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(HraU.Data, 12, 5, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
 
         // householder: y = H_1 … H_5 x, 5 reflections
         global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, y, HraU.Data, batch, 12, 5, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of householder: y = H_1 … H_5 x, 5 reflections (Hᵀ: the reflections in reverse order)
@@ -1772,16 +1483,13 @@ public sealed partial class Reflections : global::StructMat.Runtime.IStructuredL
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 12, 12 });
@@ -1792,77 +1500,35 @@ public sealed partial class Reflections : global::StructMat.Runtime.IStructuredL
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Reflections"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Reflections"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Reflections.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
 
         internal Gpu(global::StructMat.Tests.Cases.Reflections layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 12, "Reflections.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // householder: y = H_1 … H_5 x, 5 reflections
-            _householder.Apply(x, y, _parameters.Value(0 /* hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 5, transposed: false, accumulate: false);
+            _householder.Apply(x, y, DeviceParameters.Value(0 /* hra_u */), Workspace.Get(1, (long)batch * 12), batch, 12, 5, transposed: false, accumulate: false);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // input gradient of householder: y = H_1 … H_5 x, 5 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dy, dx, _parameters.Value(0 /* hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 5, transposed: true, accumulate: false);
+            _householder.Apply(dy, dx, DeviceParameters.Value(0 /* hra_u */), Workspace.Get(1, (long)batch * 12), batch, 12, 5, transposed: true, accumulate: false);
             // weight gradient of householder: y = H_1 … H_5 x, 5 reflections
-            _householder.Gradient(x, dy, _parameters.Value(0 /* hra_u */), _parameters.Gradient(0 /* hra_u */), _workspace.Get(1, (long)batch * 12), _workspace.Get(2, (long)batch * 12), _workspace.Get(3, (long)batch * 60), batch, 12, 5);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _householder.Gradient(x, dy, DeviceParameters.Value(0 /* hra_u */), DeviceParameters.Gradient(0 /* hra_u */), Workspace.Get(1, (long)batch * 12), Workspace.Get(2, (long)batch * 12), Workspace.Get(3, (long)batch * 60), batch, 12, 5);
         }
     }
 }
@@ -1886,25 +1552,25 @@ public sealed partial class FullReflections : global::StructMat.Runtime.IStructu
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 6;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 6;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 42;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 42;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 72;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 36;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>hra_u [6, 6]</c>: householder reflection vectors, 6 columns of length 6.</summary>
@@ -1925,22 +1591,17 @@ public sealed partial class FullReflections : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 6, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 6);
 
         // householder: y = H_1 … H_6 x, 6 reflections
         global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, y, HraU.Data, batch, 6, 6, accumulate: false);
@@ -1949,19 +1610,10 @@ public sealed partial class FullReflections : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 6);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 6, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 6);
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -1982,16 +1634,13 @@ public sealed partial class FullReflections : global::StructMat.Runtime.IStructu
         return m0;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 6, 6 });
@@ -2020,26 +1669,16 @@ public sealed partial class FullReflections : global::StructMat.Runtime.IStructu
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.FullReflections"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.FullReflections"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FullReflections.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel0;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel1;
 
         internal Gpu(global::StructMat.Tests.Cases.FullReflections layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 6, 6, "FullReflections.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
             _biasKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FullReflections.BiasKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel0));
@@ -2047,60 +1686,28 @@ public sealed partial class FullReflections : global::StructMat.Runtime.IStructu
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel1));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 6, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // householder: y = H_1 … H_6 x, 6 reflections
-            _householder.Apply(x, y, _parameters.Value(0 /* hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 6, transposed: false, accumulate: false);
+            _householder.Apply(x, y, DeviceParameters.Value(0 /* hra_u */), Workspace.Get(1, (long)batch * 6), batch, 6, 6, transposed: false, accumulate: false);
             // add the bias
-            _biasKernel0(new global::ILGPU.Index2D(batch, 6), y, _parameters.Value(1 /* bias */));
+            _biasKernel0(new global::ILGPU.Index2D(batch, 6), y, DeviceParameters.Value(1 /* bias */));
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 6, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // bias gradient: column sums of dy
-            _biasGradientKernel1(6, dy, _parameters.Gradient(1 /* bias */), batch);
+            _biasGradientKernel1(6, dy, DeviceParameters.Gradient(1 /* bias */), batch);
             // input gradient of householder: y = H_1 … H_6 x, 6 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dy, dx, _parameters.Value(0 /* hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 6, transposed: true, accumulate: false);
+            _householder.Apply(dy, dx, DeviceParameters.Value(0 /* hra_u */), Workspace.Get(1, (long)batch * 6), batch, 6, 6, transposed: true, accumulate: false);
             // weight gradient of householder: y = H_1 … H_6 x, 6 reflections
-            _householder.Gradient(x, dy, _parameters.Value(0 /* hra_u */), _parameters.Gradient(0 /* hra_u */), _workspace.Get(1, (long)batch * 6), _workspace.Get(2, (long)batch * 6), _workspace.Get(3, (long)batch * 36), batch, 6, 6);
-        }
-
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
-        {
-            _workspace.Dispose();
-            _parameters.Dispose();
+            _householder.Gradient(x, dy, DeviceParameters.Value(0 /* hra_u */), DeviceParameters.Gradient(0 /* hra_u */), Workspace.Get(1, (long)batch * 6), Workspace.Get(2, (long)batch * 6), Workspace.Get(3, (long)batch * 36), batch, 6, 6);
         }
     }
 }
@@ -2124,25 +1731,25 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 12;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 192;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 48;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 240;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
@@ -2163,22 +1770,17 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
         global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(Factors1HraU.Data, 12, 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2199,19 +1801,10 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2250,16 +1843,13 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
         return m2;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 12 });
@@ -2272,16 +1862,9 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Hra"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Hra"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Hra.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
@@ -2292,75 +1875,45 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
         private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Hra layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 12, "Hra.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-            _householder.Apply(x, t1, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: false, accumulate: false);
+            _householder.Apply(x, t1, DeviceParameters.Value(1 /* factors.1.hra_u */), Workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 12]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [12, 12]
-            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, DeviceParameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: true, accumulate: false);
+            _householder.Apply(dt1, dx, DeviceParameters.Value(1 /* factors.1.hra_u */), Workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: true, accumulate: false);
             // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-            _householder.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hra_u */), _parameters.Gradient(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), _workspace.Get(2, (long)batch * 12), _workspace.Get(3, (long)batch * 48), batch, 12, 4);
+            _householder.Gradient(x, dt1, DeviceParameters.Value(1 /* factors.1.hra_u */), DeviceParameters.Gradient(1 /* factors.1.hra_u */), Workspace.Get(1, (long)batch * 12), Workspace.Get(2, (long)batch * 12), Workspace.Get(3, (long)batch * 48), batch, 12, 4);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }
@@ -2388,25 +1941,25 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 16;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 16;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 144;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 144;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 144;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.1.diag [16]</c>: diagonal 16.</summary>
@@ -2431,22 +1984,17 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Init.Initializers.MuP(Factors2Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 16, 16);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2476,19 +2024,10 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(t5, y, ReverseMap16, batch, 16, accumulate: false);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2552,16 +2091,13 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
         return m3;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 6, valueIds: new[] { 0, 1, 4, 5, 6 }, valueWidths: new[] { 16, 16, 16, 16, 16 });
@@ -2600,16 +2136,9 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.PermutedMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.PermutedMonarch"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PermutedMonarch.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16Inverse;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -2636,11 +2165,8 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.PermutedMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 16, 16, "PermutedMonarch.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _reverseMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16);
             _reverseMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16Inverse);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -2652,92 +2178,65 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel4));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
             // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
             // factors.1 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t4, _parameters.Value(0 /* factors.1.diag */), t5);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t4, DeviceParameters.Value(0 /* factors.1.diag */), t5);
             // factors.0 (perm): y[j] = x[map[j]], reverse
             _gatherKernel3(new global::ILGPU.Index2D(batch, 16), t5, _reverseMap16.View, y);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = Workspace.Get(3, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var dt5 = slot2.SubView(0, batch * 16);
             var dt4 = slot3.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, DeviceParameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
             // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, DeviceParameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
             // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel3(new global::ILGPU.Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of factors.1 (diag): y = d ⊙ x
-            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dt5, _parameters.Value(0 /* factors.1.diag */), dt4);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dt5, DeviceParameters.Value(0 /* factors.1.diag */), dt4);
             // weight gradient of factors.1 (diag): y = d ⊙ x
-            _diagonalGradientKernel4(16, dt5, t4, _parameters.Gradient(0 /* factors.1.diag */), batch);
+            _diagonalGradientKernel4(16, dt5, t4, DeviceParameters.Gradient(0 /* factors.1.diag */), batch);
             // input gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed5, dt4, _parameters.Value(2 /* factors.2.blkdiag2 */), dt1, batch);
+            _gemm.Run(MatMulTransposed5, dt4, DeviceParameters.Value(2 /* factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _gemm.Run(WeightGradient6, dt4, t1, _parameters.Gradient(2 /* factors.2.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient6, dt4, t1, DeviceParameters.Gradient(2 /* factors.2.blkdiag2 */), batch);
             // input gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(MatMulTransposed7, dt1, _parameters.Value(1 /* factors.2.blkdiag1 */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt1, DeviceParameters.Value(1 /* factors.2.blkdiag1 */), dx, batch);
             // weight gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _gemm.Run(WeightGradient8, dt1, x, _parameters.Gradient(1 /* factors.2.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient8, dt1, x, DeviceParameters.Gradient(1 /* factors.2.blkdiag1 */), batch);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _reverseMap16.Dispose();
             _reverseMap16Inverse.Dispose();
             _gemm.Dispose();
@@ -2766,25 +2265,25 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         Initialize(new global::System.Random(seed));
     }
 
-    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    /// <inheritdoc/>
     public int InFeatures => 12;
 
-    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    /// <inheritdoc/>
     public int OutFeatures => 8;
 
-    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    /// <inheritdoc/>
     public long ParameterCount => 172;
 
-    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    /// <inheritdoc/>
     public long TrainableParameterCount => 172;
 
-    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    /// <inheritdoc/>
     public long FlopsPerRow => 208;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.weight [8, 12]</c>: dense 12 -&gt; 8.</summary>
@@ -2813,22 +2312,17 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 8, random);
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <inheritdoc/>
     public void ZeroGrad()
     {
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
-    /// <summary>
-    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
-    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
-    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
-    /// </summary>
+    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2856,19 +2350,10 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1LoraB.Data, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    /// <summary>
-    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
-    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
-    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
-    /// </summary>
+    /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
-        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2934,16 +2419,13 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         return m4;
     }
 
-    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    /// <inheritdoc/>
     public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
-    /// <summary>
-    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
-    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
-    /// </summary>
+    /// <inheritdoc/>
     public float[] Merge() => ToDense();
 
-    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    /// <inheritdoc/>
     void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
     {
         g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 3, 5 }, valueWidths: new[] { 12, 12, 2, 8 });
@@ -3010,16 +2492,9 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary>
-    /// <see cref="global::StructMat.Tests.Cases.Mixed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
-    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
-    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
-    /// </summary>
-    public sealed class Gpu : global::System.IDisposable
+    /// <summary><see cref="global::StructMat.Tests.Cases.Mixed"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
-        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
-        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
-        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Mixed.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
@@ -3043,11 +2518,8 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Mixed layer, global::ILGPU.Runtime.Accelerator accelerator)
+            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 6, 12, 8, "Mixed.Gpu")
         {
-            global::System.ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
-            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel1",
@@ -3060,90 +2532,63 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
         }
 
-        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
-        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
-
-        /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters() => _parameters.Upload();
-
-        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients() => _parameters.DownloadGradients();
-
-        /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad() => _parameters.ZeroGrad();
-
-        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        /// <inheritdoc/>
+        public override void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 2);
             // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: false, accumulate: false);
+            _householder.Apply(x, t1, DeviceParameters.Value(1 /* terms.0.factors.1.hra_u */), Workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: false, accumulate: false);
             // terms.0.factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, DeviceParameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t3);
             // terms.1 (lowrank): up-projection B [8, 2]
-            _gemm.Run(MatMul2, t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul2, t3, DeviceParameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
-        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        /// <inheritdoc/>
+        public override void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
-            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
-            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
-            using var exclusive = _inUse.Enter();
+            using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             var dt3 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: false, accumulate: false);
+            _householder.Apply(x, t1, DeviceParameters.Value(1 /* terms.0.factors.1.hra_u */), Workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: false, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, DeviceParameters.Value(2 /* terms.1.lora_A */), t3);
             // input gradient of terms.1 (lowrank): up-projection B [8, 2]
-            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt3);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 2), dy, DeviceParameters.Value(3 /* terms.1.lora_B */), dt3);
             // weight gradient of terms.1 (lowrank): up-projection B [8, 2]
-            _weightGradientKernel4(16, dy, t3, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _weightGradientKernel4(16, dy, t3, DeviceParameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _gemm.Run(MatMulTransposed5, dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt3, DeviceParameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _weightGradientKernel6(24, dt3, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _weightGradientKernel6(24, dt3, x, DeviceParameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0 (dense): W [8, 12]
-            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed7, dy, DeviceParameters.Value(0 /* terms.0.factors.0.weight */), dt1, batch);
             // weight gradient of terms.0.factors.0 (dense): W [8, 12]
-            _gemm.Run(WeightGradient8, dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
+            _gemm.Run(WeightGradient8, dy, t1, DeviceParameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
             // input gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dt1, dx, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: true, accumulate: true);
+            _householder.Apply(dt1, dx, DeviceParameters.Value(1 /* terms.0.factors.1.hra_u */), Workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: true, accumulate: true);
             // weight gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Gradient(x, dt1, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _parameters.Gradient(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), _workspace.Get(4, (long)batch * 12), _workspace.Get(5, (long)batch * 36), batch, 12, 3);
+            _householder.Gradient(x, dt1, DeviceParameters.Value(1 /* terms.0.factors.1.hra_u */), DeviceParameters.Gradient(1 /* terms.0.factors.1.hra_u */), Workspace.Get(3, (long)batch * 12), Workspace.Get(4, (long)batch * 12), Workspace.Get(5, (long)batch * 36), batch, 12, 3);
         }
 
-        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
-        public void Dispose()
+        /// <inheritdoc/>
+        protected override void DisposeResources()
         {
-            _workspace.Dispose();
-            _parameters.Dispose();
             _gemm.Dispose();
         }
     }

@@ -137,7 +137,7 @@ public class ReliabilityTests : IClassFixture<AcceleratorFixture>
         using var x = _fixture.Accelerator.Allocate1D<float>(16);
         using var y = _fixture.Accelerator.Allocate1D<float>(16);
 
-        var guard = (ExclusiveUse)gpu.GetType().GetField("_inUse", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(gpu)!;
+        var guard = (ExclusiveUse)typeof(StructMat.Runtime.Gpu.DeviceLayer).GetField("_inUse", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(gpu)!;
         using (guard.Enter())
         {
             Assert.Throws<InvalidOperationException>(() => gpu.Forward(x.View, y.View, 1));

@@ -18,16 +18,13 @@ internal static class CpuEmitter
         var backward = model.Optimized.Backward;
         var outputGradient = Passes.OptimizedLayer.OutputGradientOf(backward);
 
-        w.Line("/// <summary>");
-        w.Line("/// <c>y = W x" + (model.Bound.HasBias ? " + bias" : "") + "</c> for each of <paramref name=\"batch\"/> rows of <paramref name=\"x\"/> (row-major [batch, " + model.Bound.Shape.In + "]).");
-        w.Line("/// Safe to call from several threads at once (each has its own workspace; parameters are only read).");
-        w.Line("/// <paramref name=\"y\"/> must not overlap <paramref name=\"x\"/>: an in-place call throws an ArgumentException.");
-        w.Line("/// </summary>");
+        w.Line("/// <summary><c>y = W x" + (model.Bound.HasBias ? " + bias" : "") + "</c> for each of <paramref name=\"batch\"/> rows of <paramref name=\"x\"/> (row-major [batch, " + model.Bound.Shape.In + "]).</summary>");
+        w.Line("/// <inheritdoc/>");
         var schedule = model.Optimized.Schedule;
         var tileRows = schedule.Forward.Tiles.Rows;
         w.Block($"public void Forward({TypeNames.ReadOnlySpan}<float> x, {TypeNames.Span}<float> y, int batch)", () =>
         {
-            EntryChecks.Forward(w, model, device: false);
+            EntryChecks.Forward(w, model);
             if (tileRows is int rows)
             {
                 w.Comment($"Tiles of up to {rows} rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.");
@@ -50,16 +47,11 @@ internal static class CpuEmitter
             });
             w.Line();
         }
-        w.Line("/// <summary>");
-        w.Line("/// Writes dL/dx to <paramref name=\"dx\"/> (overwritten) and adds dL/dW to every trainable parameter's");
-        w.Line($"/// <see cref=\"{TypeNames.Parameter}.Gradient\"/>; frozen parameters get none. Recomputes the forward intermediates it needs.");
-        w.Line("/// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.");
-        w.Line("/// <paramref name=\"dx\"/> must overlap neither <paramref name=\"x\"/> nor <paramref name=\"dy\"/> (an ArgumentException).");
-        w.Line("/// </summary>");
+        w.Line("/// <inheritdoc/>");
         var backwardTileRows = schedule.Backward.Tiles.Rows;
         w.Block($"public void Backward({TypeNames.ReadOnlySpan}<float> x, {TypeNames.ReadOnlySpan}<float> dy, {TypeNames.Span}<float> dx, int batch)", () =>
         {
-            EntryChecks.Backward(w, model, device: false);
+            EntryChecks.Backward(w, model);
             w.Line("using var exclusive = _backwardInUse.Enter();");
             if (backwardTileRows is int rows)
             {

@@ -30,13 +30,10 @@ internal static class DenseEmitter
             w.Line($"return {result};");
         });
         w.Line();
-        w.Line("/// <summary><see cref=\"ToDenseDouble\"/> rounded to float32.</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line($"public float[] ToDense() => {TypeNames.Array}.ConvertAll(ToDenseDouble(), v => (float)v);");
         w.Line();
-        w.Line("/// <summary>");
-        w.Line("/// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):");
-        w.Line("/// bit-for-bit <see cref=\"ToDense\"/>, which composes every part exactly in float64 before one rounding.");
-        w.Line("/// </summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line("public float[] Merge() => ToDense();");
         ProjectionEmitter.Emit(w, model);
     }

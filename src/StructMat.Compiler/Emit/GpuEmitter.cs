@@ -59,27 +59,11 @@ internal static class GpuEmitter
 
     private static void EmitGpuClass(SourceWriter w, LayerModel model, List<GpuKernel> kernels, Dictionary<IrOp, GpuKernel> kernelOf)
     {
-        w.Line("/// <summary>");
-        w.Line($"/// <see cref=\"{model.QualifiedClassName}\"/> on an ILGPU accelerator: parameters and gradients live in device memory;");
-        w.Line("/// <see cref=\"UploadParameters\"/> and <see cref=\"DownloadGradients\"/> move them to and from the host layer.");
-        w.Line("/// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.");
-        w.Line("/// </summary>");
-        w.Block($"public sealed class Gpu : {TypeNames.IDisposable}", () =>
+        var resources = Resources(model, kernels);
+        w.Line($"/// <summary><see cref=\"{model.QualifiedClassName}\"/> on an ILGPU accelerator (see <see cref=\"{TypeNames.DeviceLayer}\"/>).</summary>");
+        w.Block($"public sealed class Gpu : {TypeNames.DeviceLayer}", () =>
         {
-            w.Line($"private readonly {TypeNames.DeviceParameters} _parameters;");
-            w.Line($"private readonly {TypeNames.DeviceWorkspace} _workspace;");
-            w.Line($"private readonly {TypeNames.ExclusiveUse} _inUse = new({CSharp.String(model.ClassName + ".Gpu")});");
-            foreach (var map in IndexMaps.Distinct(model))
-            {
-                w.Line($"private readonly {TypeNames.MemoryBuffer1D}<int, {TypeNames.DenseStride1D}> {MapField(map)};");
-            }
-            if (UsesHouseholder(model)) w.Line($"private readonly {TypeNames.HouseholderDevice} _householder;");
-            if (UsesOrthogonal(model)) w.Line($"private readonly {TypeNames.OrthogonalDevice} _orthogonal;");
-            if (UsesHadamard(model)) w.Line($"private readonly {TypeNames.HadamardDevice} _hadamard;");
-            if (UsesNormalize(model)) w.Line($"private readonly {TypeNames.NormalizeDevice} _normalize;");
-            if (UsesQuantized(model)) w.Line($"private readonly {TypeNames.QuantizedDevice} _quantized;");
-            if (UsesButterfly(model)) w.Line($"private readonly {TypeNames.ButterflyDevice} _butterfly;");
-            if (kernels.Any(k => k.Grouped)) w.Line($"private readonly {TypeNames.TiledGemmDevice} _gemm;");
+            foreach (var (type, field, _, _) in resources) w.Line($"private readonly {type} {field};");
             foreach (var k in kernels.Where(k => !k.Grouped))
             {
                 w.Line($"private readonly {k.DelegateType} {KernelField(k)};");
@@ -91,23 +75,10 @@ internal static class GpuEmitter
                 w.Line($"private static readonly {TypeNames.GemmShape} {ShapeField(k)} = {k.Gemm!.ShapeLiteral(k.Tiling!)};");
                 w.Line();
             }
-            w.Block($"internal Gpu({model.QualifiedClassName} layer, {TypeNames.Accelerator} accelerator)", () =>
+            w.Line($"internal Gpu({model.QualifiedClassName} layer, {TypeNames.Accelerator} accelerator)");
+            w.Block($"    : base(accelerator, (layer ?? throw new {TypeNames.ArgumentNullException}(nameof(layer))).Parameters, {WorkspaceSlots(model)}, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {CSharp.String(model.ClassName + ".Gpu")})", () =>
             {
-                w.Line($"{TypeNames.ArgumentNullException}.ThrowIfNull(layer);");
-                w.Line($"Accelerator = accelerator ?? throw new {TypeNames.ArgumentNullException}(nameof(accelerator));");
-                w.Line($"_parameters = new {TypeNames.DeviceParameters}(accelerator, layer.Parameters);");
-                w.Line($"_workspace = new {TypeNames.DeviceWorkspace}(accelerator, {WorkspaceSlots(model)});");
-                foreach (var map in IndexMaps.Distinct(model))
-                {
-                    w.Line($"{MapField(map)} = {TypeNames.ArrayViewExtensions}.Allocate1D(accelerator, {IndexMaps.Field(map)});");
-                }
-                if (UsesHouseholder(model)) w.Line($"_householder = new {TypeNames.HouseholderDevice}(accelerator);");
-                if (UsesOrthogonal(model)) w.Line($"_orthogonal = new {TypeNames.OrthogonalDevice}(accelerator);");
-                if (UsesHadamard(model)) w.Line($"_hadamard = new {TypeNames.HadamardDevice}(accelerator);");
-                if (UsesNormalize(model)) w.Line($"_normalize = new {TypeNames.NormalizeDevice}(accelerator);");
-                if (UsesQuantized(model)) w.Line($"_quantized = new {TypeNames.QuantizedDevice}(accelerator);");
-                if (UsesButterfly(model)) w.Line($"_butterfly = new {TypeNames.ButterflyDevice}(accelerator);");
-                if (kernels.Any(k => k.Grouped)) w.Line($"_gemm = new {TypeNames.TiledGemmDevice}(accelerator);");
+                foreach (var (_, field, create, _) in resources) w.Line($"{field} = {create};");
                 foreach (var k in kernels.Where(k => !k.Grouped))
                 {
                     w.Line($"{KernelField(k)} = {TypeNames.KernelCache}.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
@@ -115,35 +86,23 @@ internal static class GpuEmitter
                 }
             });
             w.Line();
-            w.Line("/// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>");
-            w.Line($"public {TypeNames.Accelerator} Accelerator {{ get; }}");
-            w.Line();
-            w.Line("/// <summary>Copies the host layer's parameter values to the device.</summary>");
-            w.Line("public void UploadParameters() => _parameters.Upload();");
-            w.Line();
-            w.Line("/// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>");
-            w.Line("public void DownloadGradients() => _parameters.DownloadGradients();");
-            w.Line();
-            w.Line("/// <summary>Sets the device gradients to zero.</summary>");
-            w.Line("public void ZeroGrad() => _parameters.ZeroGrad();");
-            w.Line();
             var forward = model.Optimized.Forward;
             var backward = model.Optimized.Backward;
-            w.Line("/// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>");
-            w.Block($"public void Forward({TypeNames.ArrayView}<float> x, {TypeNames.ArrayView}<float> y, int batch)", () =>
+            w.Line("/// <inheritdoc/>");
+            w.Block($"public override void Forward({TypeNames.ArrayView}<float> x, {TypeNames.ArrayView}<float> y, int batch)", () =>
             {
-                EntryChecks.Forward(w, model, device: true);
-                w.Line("using var exclusive = _inUse.Enter();");
+                EntryChecks.Batch(w, model.Optimized.ForwardPlan, model);
+                w.Line("using var exclusive = EnterForward(x, y, batch);");
                 w.Line("if (batch == 0) return;");
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
                 EmitLaunches(w, model, forward, model.Optimized.ForwardPlan, names, kernelOf);
             });
             w.Line();
-            w.Line("/// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>");
-            w.Block($"public void Backward({TypeNames.ArrayView}<float> x, {TypeNames.ArrayView}<float> dy, {TypeNames.ArrayView}<float> dx, int batch)", () =>
+            w.Line("/// <inheritdoc/>");
+            w.Block($"public override void Backward({TypeNames.ArrayView}<float> x, {TypeNames.ArrayView}<float> dy, {TypeNames.ArrayView}<float> dx, int batch)", () =>
             {
-                EntryChecks.Backward(w, model, device: true);
-                w.Line("using var exclusive = _inUse.Enter();");
+                EntryChecks.Batch(w, model.Optimized.BackwardPlan, model);
+                w.Line("using var exclusive = EnterBackward(x, dy, dx, batch);");
                 w.Line("if (batch == 0) return;");
                 var names = new Dictionary<int, string>
                 {
@@ -151,21 +110,35 @@ internal static class GpuEmitter
                 };
                 EmitLaunches(w, model, backward, model.Optimized.BackwardPlan, names, kernelOf);
             });
-            w.Line();
-            w.Line("/// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>");
-            w.Block("public void Dispose()", () =>
+            if (resources.Any(r => r.Disposable))
             {
-                w.Line("_workspace.Dispose();");
-                w.Line("_parameters.Dispose();");
-                foreach (var map in IndexMaps.Distinct(model)) w.Line($"{MapField(map)}.Dispose();");
-                if (kernels.Any(k => k.Grouped)) w.Line("_gemm.Dispose();");
-                if (UsesOrthogonal(model)) w.Line("_orthogonal.Dispose();");
-                if (UsesHadamard(model)) w.Line("_hadamard.Dispose();");
-                if (UsesNormalize(model)) w.Line("_normalize.Dispose();");
-                if (UsesQuantized(model)) w.Line("_quantized.Dispose();");
-                if (UsesButterfly(model)) w.Line("_butterfly.Dispose();");
-            });
+                w.Line();
+                w.Line("/// <inheritdoc/>");
+                w.Block("protected override void DisposeResources()", () =>
+                {
+                    foreach (var (_, field, _, _) in resources.Where(r => r.Disposable)) w.Line($"{field}.Dispose();");
+                });
+            }
         });
+    }
+
+    /// <summary>What a layer's twin holds beyond the base class's parameters and workspace: type, field, how it is made, whether it owns device memory.</summary>
+    private static List<(string Type, string Field, string Create, bool Disposable)> Resources(LayerModel model, List<GpuKernel> kernels)
+    {
+        var resources = new List<(string, string, string, bool)>();
+        foreach (var map in IndexMaps.Distinct(model))
+        {
+            resources.Add(($"{TypeNames.MemoryBuffer1D}<int, {TypeNames.DenseStride1D}>", MapField(map), $"{TypeNames.ArrayViewExtensions}.Allocate1D(accelerator, {IndexMaps.Field(map)})", true));
+        }
+        void Device(bool used, string type, string field, bool disposable = true) { if (used) resources.Add((type, field, $"new {type}(accelerator)", disposable)); }
+        Device(UsesHouseholder(model), TypeNames.HouseholderDevice, "_householder", disposable: false); // its scratch is the twin's workspace
+        Device(UsesOrthogonal(model), TypeNames.OrthogonalDevice, "_orthogonal");
+        Device(UsesHadamard(model), TypeNames.HadamardDevice, "_hadamard");
+        Device(UsesNormalize(model), TypeNames.NormalizeDevice, "_normalize");
+        Device(UsesQuantized(model), TypeNames.QuantizedDevice, "_quantized");
+        Device(UsesButterfly(model), TypeNames.ButterflyDevice, "_butterfly");
+        Device(kernels.Any(k => k.Grouped), TypeNames.TiledGemmDevice, "_gemm");
+        return resources;
     }
 
     private static bool UsesHouseholder(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is HouseholderOp);
@@ -188,7 +161,7 @@ internal static class GpuEmitter
     /// <summary>The planned slots, plus three scratch slots for Householder chains (which run in place on a copy).</summary>
     private static int WorkspaceSlots(LayerModel model) => System.Math.Max(1, model.WorkspaceSlots) + (UsesHouseholder(model) ? 3 : 0);
 
-    private static string Scratch(LayerModel model, int k, string length) => $"_workspace.Get({System.Math.Max(1, model.WorkspaceSlots) + k}, {length})";
+    private static string Scratch(LayerModel model, int k, string length) => $"Workspace.Get({System.Math.Max(1, model.WorkspaceSlots) + k}, {length})";
 
     private static string MapField(GatherOp map)
     {
@@ -204,7 +177,7 @@ internal static class GpuEmitter
     private static void EmitLaunches(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan,
         Dictionary<int, string> names, Dictionary<IrOp, GpuKernel> kernelOf)
     {
-        Workspaces.Emit(w, program, plan, names, $"{TypeNames.ArrayView}<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
+        Workspaces.Emit(w, program, plan, names, $"{TypeNames.ArrayView}<float>", (slot, length) => $"Workspace.Get({slot}, (long){length})", "SubView");
         foreach (var op in program.Ops)
         {
             if (IsLibraryOp(op))
@@ -216,8 +189,8 @@ internal static class GpuEmitter
             var kernel = kernelOf[op];
             var field = KernelField(kernel);
             string V(int id) => names[id];
-            string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
-            string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
+            string P(int id) => $"DeviceParameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
+            string G(int id) => $"DeviceParameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
             // A slice of the tensor when the op uses part of it (butterfly factors share `twiddle`).
             string Slice(string view, int id, int offset, long length) =>
                 offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
@@ -269,8 +242,8 @@ internal static class GpuEmitter
         string Slice(string view, int id, int offset, long length) =>
             offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
         string Optional(int id) => id < 0 ? $"default({TypeNames.ArrayView}<float>)" : P(id);
-        string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
-        string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
+        string P(int id) => $"DeviceParameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
+        string G(int id) => $"DeviceParameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
         var batch = OpComments.Rows(op);
         return op switch
         {

@@ -35,7 +35,7 @@ internal static class LayerEmitter
             w.Line();
             EmitInitialize(w, model);
             w.Line();
-            w.Line("/// <summary>Sets every parameter gradient to zero.</summary>");
+            w.Line("/// <inheritdoc/>");
             w.Block("public void ZeroGrad()", () =>
             {
                 w.Line($"foreach (var parameter in Parameters) if (parameter.Gradient is {{ }} gradient) {TypeNames.Array}.Clear(gradient);");
@@ -73,25 +73,25 @@ internal static class LayerEmitter
     private static void EmitMembers(SourceWriter w, LayerModel model)
     {
         var (i, o) = (model.Bound.Shape.In, model.Bound.Shape.Out);
-        w.Line("/// <summary>Input features: the length of one row of <c>x</c>.</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line($"public int InFeatures => {i};");
         w.Line();
-        w.Line("/// <summary>Output features: the length of one row of <c>y</c>.</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line($"public int OutFeatures => {o};");
         w.Line();
-        w.Line("/// <summary>Elements of every parameter tensor, frozen ones included.</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line($"public long ParameterCount => {model.ParameterCount};");
         w.Line();
-        w.Line("/// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line($"public long TrainableParameterCount => {model.TrainableParameterCount};");
         w.Line();
-        w.Line("/// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line($"public long FlopsPerRow => {model.Optimized.FlopsPerRow};");
         w.Line();
         w.Line("/// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>");
         w.Line($"public long DenseFlopsPerRow => {(long)i * o};");
         w.Line();
-        w.Line("/// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line($"public {TypeNames.IReadOnlyList}<{TypeNames.Parameter}> Parameters {{ get; }}");
         foreach (var p in model.Ir.Parameters)
         {

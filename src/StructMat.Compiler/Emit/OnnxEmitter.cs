@@ -13,7 +13,7 @@ internal static class OnnxEmitter
     public static void Emit(SourceWriter w, LayerModel model)
     {
         var program = model.Optimized.Forward;
-        w.Line("/// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Block($"void {TypeNames.IOnnxExportable}.WriteOnnx({TypeNames.OnnxGraphBuilder} g)", () =>
         {
             var ids = string.Join(", ", program.Values.Select(v => v.Id));

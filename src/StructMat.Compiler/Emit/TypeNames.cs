@@ -44,7 +44,7 @@ internal static class TypeNames
     public const string Workspace = "global::StructMat.Runtime.Workspace";
     public const string IOnnxExportable = "global::StructMat.Runtime.IO.Onnx.IOnnxExportable";
     public const string OnnxGraphBuilder = "global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder";
-    public const string DeviceParameters = "global::StructMat.Runtime.Gpu.DeviceParameters";
+    public const string DeviceLayer = "global::StructMat.Runtime.Gpu.DeviceLayer";
     public const string DeviceWorkspace = "global::StructMat.Runtime.Gpu.DeviceWorkspace";
     public const string HouseholderDevice = "global::StructMat.Runtime.Gpu.HouseholderDevice";
     public const string OrthogonalDevice = "global::StructMat.Runtime.Gpu.OrthogonalDevice";
