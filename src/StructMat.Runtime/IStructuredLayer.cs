@@ -23,6 +23,9 @@ public interface IStructuredLayer
     /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes; a dense layer has in·out).</summary>
     long FlopsPerRow { get; }
 
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    long DenseFlopsPerRow => (long)InFeatures * OutFeatures;
+
     /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     IReadOnlyList<Parameter> Parameters { get; }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace StructMat.Runtime;
 
@@ -66,6 +67,16 @@ public sealed class Parameter
 
     /// <summary>Accumulated gradient; null for frozen parameters, which never receive one.</summary>
     public float[]? Gradient { get; }
+
+    /// <summary>Sets the gradient of every parameter that has one to zero (a layer's <c>ZeroGrad</c>).</summary>
+    public static void ZeroGradients(IEnumerable<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        foreach (var parameter in parameters)
+        {
+            if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        }
+    }
 
     public bool Trainable => Gradient is not null;
 

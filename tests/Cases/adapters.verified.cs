@@ -91,7 +91,7 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
     /// <inheritdoc/>
     public long FlopsPerRow => 140;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 64;
 
     /// <inheritdoc/>
@@ -113,9 +113,8 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
     public global::StructMat.Runtime.Parameter Terms1Factors3Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Diagonals start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -128,10 +127,7 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
@@ -144,10 +140,10 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
@@ -155,16 +151,16 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         var t4 = slot0.Slice(0, batch * 8);
 
         // terms.0 (dense): W [8, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 8);
 
         // terms.1.factors.3 (dense): W [4, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8);
 
         // terms.1.factors.2 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // terms.1.factors.1 (dense): W [8, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4);
 
         // terms.1.factors.0 (diag): y = d ⊙ x (accumulating)
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, y, Terms1Factors0Diag.Data, batch, 8, accumulate: true);
@@ -181,13 +177,13 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1Factors0DiagGradient = gradients[1];
         global::System.Span<float> terms1Factors2DiagGradient = gradients[3];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
@@ -199,13 +195,13 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1.factors.3 (dense): W [4, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8);
 
         // terms.1.factors.2 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // terms.1.factors.1 (dense): W [8, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4);
 
         // input gradient of terms.1.factors.0 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt4, Terms1Factors0Diag.Data, batch, 8, accumulate: false);
@@ -214,7 +210,7 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t4, terms1Factors0DiagGradient, batch, 8);
 
         // input gradient of terms.1.factors.1 (dense): W [8, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4);
 
         // input gradient of terms.1.factors.2 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt3, dt2, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
@@ -223,10 +219,10 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt3, t2, terms1Factors2DiagGradient, batch, 4);
 
         // input gradient of terms.1.factors.3 (dense): W [4, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8);
 
         // input gradient of terms.0 (dense): W [8, 8]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 8, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -312,7 +308,7 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Vera"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -322,26 +318,26 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel8;
 
-        // Block matmul, 1 groups of 8x8: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 4x8: 64 x 4 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,240 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(8, 8, 1), B: new(32, 1, 8), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 8, Groups: 1, Tile: new(64, 4, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(8, 8, 1), B: new(32, 1, 8), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 8, Groups: 1, Tile: new(64, 4, 8), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x4: 64 x 8 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,184 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(4, 4, 1), B: new(32, 1, 4), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 4, Groups: 1, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(4, 4, 1), B: new(32, 1, 4), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 4, Groups: 1, Tile: new(64, 8, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,208 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(32, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 8, Groups: 1, Tile: new(64, 4, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(32, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 8, Groups: 1, Tile: new(64, 4, 8), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,168 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(4, 4, 1), B: new(32, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 4, Groups: 1, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(4, 4, 1), B: new(32, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 4, Groups: 1, Tile: new(64, 8, 4), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x8; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x8; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Vera layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 8, 8, "Vera.Gpu")
+            : base(accelerator, layer, 3, "Vera.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalKernel2",
@@ -361,7 +357,7 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
@@ -384,7 +380,7 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
@@ -461,7 +457,7 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 140;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 64;
 
     /// <inheritdoc/>
@@ -483,9 +479,8 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Terms1Factors3Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Diagonals start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -498,10 +493,7 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
@@ -514,10 +506,10 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
@@ -525,16 +517,16 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         var t4 = slot0.Slice(0, batch * 8);
 
         // terms.0 (dense): W [8, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 8);
 
         // terms.1.factors.3 (dense): W [4, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8);
 
         // terms.1.factors.2 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // terms.1.factors.1 (dense): W [8, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4);
 
         // terms.1.factors.0 (diag): y = d ⊙ x (accumulating)
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, y, Terms1Factors0Diag.Data, batch, 8, accumulate: true);
@@ -551,13 +543,13 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1Factors0DiagGradient = gradients[1];
         global::System.Span<float> terms1Factors2DiagGradient = gradients[3];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
@@ -569,13 +561,13 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1.factors.3 (dense): W [4, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8);
 
         // terms.1.factors.2 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // terms.1.factors.1 (dense): W [8, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4);
 
         // input gradient of terms.1.factors.0 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt4, Terms1Factors0Diag.Data, batch, 8, accumulate: false);
@@ -584,7 +576,7 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t4, terms1Factors0DiagGradient, batch, 8);
 
         // input gradient of terms.1.factors.1 (dense): W [8, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4);
 
         // input gradient of terms.1.factors.2 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt3, dt2, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
@@ -593,10 +585,10 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt3, t2, terms1Factors2DiagGradient, batch, 4);
 
         // input gradient of terms.1.factors.3 (dense): W [4, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8);
 
         // input gradient of terms.0 (dense): W [8, 8]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 8, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -682,7 +674,7 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.VeraTwin"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -692,26 +684,26 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel8;
 
-        // Block matmul, 1 groups of 8x8: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 4x8: 64 x 4 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,240 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(8, 8, 1), B: new(32, 1, 8), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 8, Groups: 1, Tile: new(64, 4, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(8, 8, 1), B: new(32, 1, 8), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 8, Groups: 1, Tile: new(64, 4, 8), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x4: 64 x 8 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,184 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(4, 4, 1), B: new(32, 1, 4), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 4, Groups: 1, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(4, 4, 1), B: new(32, 1, 4), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 4, Groups: 1, Tile: new(64, 8, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,208 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(32, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 8, Groups: 1, Tile: new(64, 4, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(32, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 8, Groups: 1, Tile: new(64, 4, 8), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,168 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(4, 4, 1), B: new(32, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 4, Groups: 1, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(4, 4, 1), B: new(32, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 4, Groups: 1, Tile: new(64, 8, 4), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x8; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x8; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.VeraTwin layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 8, 8, "VeraTwin.Gpu")
+            : base(accelerator, layer, 3, "VeraTwin.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalKernel2",
@@ -731,7 +723,7 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
@@ -754,7 +746,7 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
@@ -829,7 +821,7 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 144;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 72;
 
     /// <inheritdoc/>
@@ -845,9 +837,8 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -858,10 +849,7 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -874,21 +862,21 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
         // terms.0 (dense): W [6, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 6, 12);
 
         // terms.1 (lowrank): down-projection A [4, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12);
 
         // terms.1 (lowrank): up-projection B [6, 4]; scaled by 4.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 6, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 4.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 6, 4, alpha: 4.0f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -902,31 +890,31 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[2];
         global::System.Span<float> terms1LoraAGradient = gradients[1];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12);
 
         // input gradient of terms.1 (lowrank): up-projection B [6, 4]; scaled by 4.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [6, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 6, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 4.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 6, 4, alpha: 4.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 12]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 12], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 12);
 
         // input gradient of terms.0 (dense): W [6, 12]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 6, 12, accumulate: true);
     }
 
     /// <summary>The dense weight [6, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -964,37 +952,37 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.LoraRect"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 6x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(72, 1, 12), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(72, 1, 12), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 12, Groups: 1, Tile: new(64, 8, 12), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 4x12: 64 x 4 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,360 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(12, 12, 1), B: new(48, 1, 12), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 12, Groups: 1, Tile: new(64, 4, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(12, 12, 1), B: new(48, 1, 12), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 12, Groups: 1, Tile: new(64, 4, 12), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 6x4; scaled by 4.0f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,184 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(4, 4, 1), B: new(24, 1, 4), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 4, Groups: 1, Tile: new(64, 8, 4), Alpha: 4.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x4; scaled by 4.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(4, 4, 1), B: new(24, 1, 4), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 4, Groups: 1, Tile: new(64, 8, 4), Alpha: 4.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 6x4; scaled by 4.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,656 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(6, 6, 1), B: new(24, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 6, Groups: 1, Tile: new(64, 4, 6), Alpha: 4.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 6x4; scaled by 4.0f.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(6, 6, 1), B: new(24, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 6, Groups: 1, Tile: new(64, 4, 6), Alpha: 4.0f, PadA: true);
 
-        // Weight gradient, 1 groups of 6x4, summed over the batch: 8 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 768 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(6, 1, 6), B: new(4, 4, 1), C: new(24, 4, 1), Rows: 6, Cols: 4, K: 0, Groups: 1, Tile: new(8, 4, 16), Alpha: 4.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 6x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(6, 1, 6), B: new(4, 4, 1), C: new(24, 4, 1), Rows: 6, Cols: 4, K: 0, Groups: 1, Tile: new(8, 4, 16), Alpha: 4.0f, Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,296 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(4, 4, 1), B: new(48, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(4, 4, 1), B: new(48, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 4, Groups: 1, Tile: new(64, 16, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x12, summed over the batch: 4 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(4, 1, 4), B: new(12, 12, 1), C: new(48, 12, 1), Rows: 4, Cols: 12, K: 0, Groups: 1, Tile: new(4, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x12, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(4, 1, 4), B: new(12, 12, 1), C: new(48, 12, 1), Rows: 4, Cols: 12, K: 0, Groups: 1, Tile: new(4, 16, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 6x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,944 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(6, 6, 1), B: new(72, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 6, Groups: 1, Tile: new(64, 16, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 6x12; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(6, 6, 1), B: new(72, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 6, Groups: 1, Tile: new(64, 16, 6), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.LoraRect layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 6, "LoraRect.Gpu")
+            : base(accelerator, layer, 2, "LoraRect.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
@@ -1004,7 +992,7 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [6, 12]
@@ -1020,7 +1008,7 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);

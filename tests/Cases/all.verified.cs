@@ -86,7 +86,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     /// <inheritdoc/>
     public long FlopsPerRow => 1008;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -132,9 +132,9 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// Diagonals start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -155,10 +155,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -172,10 +169,10 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 32);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -189,10 +186,10 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         var t22 = slot0.Slice(0, batch * 16);
 
         // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4);
 
         // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // terms.0.factors.1 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, t5, Terms0Factors1Diag.Data, batch, 16, accumulate: false);
@@ -201,19 +198,19 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(t5, y, ReverseMap16, batch, 16, accumulate: false);
 
         // terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 64), batch, 4, 4, 4, accumulate: true);
 
         // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 64, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 64, 64), batch, 4, 4, 4, accumulate: true, inputGroupXor: 1);
 
         // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 128, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 128, 64), batch, 4, 4, 4, accumulate: true, inputGroupXor: 2);
 
         // terms.2 (lowrank): down-projection A [2, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16);
 
         // terms.2 (lowrank): up-projection B [16, 2]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t14, y, Terms2LoraB.Data, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t14, y, Terms2LoraB.Data, batch, 1, 16, 2, accumulate: true);
 
         // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
         global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, t16, Terms3Kron1Twiddle.Data, batch * 2, 8, accumulate: false);
@@ -222,16 +219,16 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t16, t17, batch, 2, 8, accumulate: false);
 
         // terms.3.kron.0 (dense): W [2, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t17, t18, Terms3Kron0Weight.Data, batch * 8, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t17, t18, Terms3Kron0Weight.Data, batch * 8, 1, 2, 2);
 
         // terms.3 (kron): view as (8, 2) and transpose back (accumulating)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t18, y, batch, 8, 2, accumulate: true);
 
         // terms.4 (btt): core 0, 4 blocks of 8x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t20, Terms4Cores0.Data, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t20, Terms4Cores0.Data, batch, 4, 8, 4);
 
         // terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t20, y, Terms4Cores1.Data, batch, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t20, y, Terms4Cores1.Data, batch, 4, 4, 8, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, accumulate: true);
 
         // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
         global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t22, Terms5HraU.Data, batch, 16, 3, accumulate: false);
@@ -240,7 +237,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.Scale(t22, y, batch * 16, 0.5f, accumulate: true);
 
         // terms.6 (blockdiag): 2 blocks of 8x8; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms6Weight.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms6Weight.Data, batch, 2, 8, 8, accumulate: true);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
@@ -258,7 +255,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -275,7 +272,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::System.Span<float> terms0Factors1DiagGradient = gradients[0];
         global::System.Span<float> terms0Factors2Blkdiag2Gradient = gradients[2];
         global::System.Span<float> terms0Factors2Blkdiag1Gradient = gradients[1];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
@@ -299,13 +296,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         var dt1 = slot1.Slice(0, batch * 16);
 
         // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4);
 
         // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // terms.2 (lowrank): down-projection A [2, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16);
 
         // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
         global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, t16, Terms3Kron1Twiddle.Data, batch * 2, 8, accumulate: false);
@@ -314,14 +311,14 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t16, t17, batch, 2, 8, accumulate: false);
 
         // terms.4 (btt): core 0, 4 blocks of 8x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t20, Terms4Cores0.Data, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t20, Terms4Cores0.Data, batch, 4, 8, 4);
 
         // bias gradient: column sums of dy
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
         // and weight gradient of terms.6 (blockdiag): 2 blocks of 8x8, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms6Weight.Data, terms6WeightGradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms6Weight.Data, terms6WeightGradient, batch, 2, 8, 8);
 
         // gradient of terms.5 (scale): times 0.5
         global::StructMat.Runtime.Kernels.CpuKernels.Scale(dy, dt22, batch * 16, 0.5f, accumulate: false);
@@ -334,18 +331,18 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
 
         // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded)
         // and weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t20, dt20, Terms4Cores1.Data, terms4Cores1Gradient, batch, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t20, dt20, Terms4Cores1.Data, terms4Cores1Gradient, batch, 4, 4, 8, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4; accumulating
         // and weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4, from the same pass over dt20
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt20, x, dx, Terms4Cores0.Data, terms4Cores0Gradient, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt20, x, dx, Terms4Cores0.Data, terms4Cores0Gradient, batch, 4, 8, 4, accumulate: true);
 
         // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt18, batch, 2, 8, accumulate: false);
 
         // input gradient of terms.3.kron.0 (dense): W [2, 2]
         // and weight gradient of terms.3.kron.0 (dense): W [2, 2], from the same pass over dt18
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt18, t17, dt17, Terms3Kron0Weight.Data, terms3Kron0WeightGradient, batch * 8, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt18, t17, dt17, Terms3Kron0Weight.Data, terms3Kron0WeightGradient, batch * 8, 1, 2, 2);
 
         // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt17, dt16, batch, 8, 2, accumulate: false);
@@ -358,14 +355,14 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
 
         // input gradient of terms.2 (lowrank): up-projection B [16, 2]
         // and weight gradient of terms.2 (lowrank): up-projection B [16, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms2LoraB.Data, terms2LoraBGradient, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms2LoraB.Data, terms2LoraBGradient, batch, 1, 16, 2);
 
         // input gradient of terms.2 (lowrank): down-projection A [2, 16]; accumulating
         // and weight gradient of terms.2 (lowrank): down-projection A [2, 16], from the same pass over dt14
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms2LoraA.Data, terms2LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms2LoraA.Data, terms2LoraAGradient, batch, 1, 2, 16, accumulate: true);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 128, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 128, 64), batch, 4, 4, 4, accumulate: true, inputGroupXor: 2);
 
         // 3 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
@@ -374,10 +371,10 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.BlockWeightGradients(dy, x, terms1BlocksGradient, batch, 4, 4, 4, stackalloc int[] { 0, 1, 2 }, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 64, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 64, 64), batch, 4, 4, 4, accumulate: true, inputGroupXor: 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 64), batch, 4, 4, 4, accumulate: true);
 
         // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dy, dt5, ReverseMap16Inverse, batch, 16, accumulate: false);
@@ -390,11 +387,11 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
 
         // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dt4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Terms0Factors2Blkdiag2.Data, terms0Factors2Blkdiag2Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Terms0Factors2Blkdiag2.Data, terms0Factors2Blkdiag2Gradient, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
         // and weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors2Blkdiag1.Data, terms0Factors2Blkdiag1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors2Blkdiag1.Data, terms0Factors2Blkdiag1Gradient, batch, 4, 4, 4, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -651,7 +648,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.AllStructures"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16;
@@ -677,80 +674,80 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel31;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel38;
 
-        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4; accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Accumulate: true, PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul5 = new(A: new(4, 16, 1, GroupXor: 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul5 = new(A: new(4, 16, 1, GroupXor: 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Accumulate: true, PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul6 = new(A: new(4, 16, 1, GroupXor: 2), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul6 = new(A: new(4, 16, 1, GroupXor: 2), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Accumulate: true, PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 16x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul8 = new(A: new(2, 2, 1), B: new(32, 1, 2), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 16x2; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul8 = new(A: new(2, 2, 1), B: new(32, 1, 2), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Accumulate: true, PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 8x4: 64 x 8 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,184 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul12 = new(A: new(4, 16, 1), B: new(32, 1, 4), C: new(8, 32, 1), Rows: 0, Cols: 8, K: 4, Groups: 4, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 8x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul12 = new(A: new(4, 16, 1), B: new(32, 1, 4), C: new(8, 32, 1), Rows: 0, Cols: 8, K: 4, Groups: 4, Tile: new(64, 8, 4), PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x8; input read strided (permutation folded), accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,240 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul13 = new(A: new(1, 32, 4), B: new(32, 1, 8), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 8, Groups: 4, Tile: new(64, 4, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x8; input read strided (permutation folded), accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul13 = new(A: new(1, 32, 4), B: new(32, 1, 8), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 8, Groups: 4, Tile: new(64, 4, 8), Accumulate: true, PadA: true, PadB: true);
 
-        // Block matmul, 2 groups of 8x8; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul15 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 2 groups of 8x8; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul15 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 2 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed18 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 2 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed18 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true);
 
-        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient19 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 2 groups of 8x8, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient19 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x8; input read strided (permutation folded): 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,168 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed21 = new(A: new(4, 16, 1), B: new(32, 8, 1), C: new(1, 32, 4), Rows: 0, Cols: 8, K: 4, Groups: 4, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x8; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed21 = new(A: new(4, 16, 1), B: new(32, 8, 1), C: new(1, 32, 4), Rows: 0, Cols: 8, K: 4, Groups: 4, Tile: new(64, 8, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x8, summed over the batch: 4 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 768 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient22 = new(A: new(4, 1, 16), B: new(1, 32, 4), C: new(32, 8, 1), Rows: 4, Cols: 8, K: 0, Groups: 4, Tile: new(4, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x8, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient22 = new(A: new(4, 1, 16), B: new(1, 32, 4), C: new(32, 8, 1), Rows: 4, Cols: 8, K: 0, Groups: 4, Tile: new(4, 8, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 8x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,208 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed23 = new(A: new(8, 32, 1), B: new(32, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 8, Groups: 4, Tile: new(64, 4, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 8x4; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed23 = new(A: new(8, 32, 1), B: new(32, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 8, Groups: 4, Tile: new(64, 4, 8), Accumulate: true, PadA: true);
 
-        // Weight gradient, 4 groups of 8x4, summed over the batch: 8 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 768 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient24 = new(A: new(8, 1, 32), B: new(4, 16, 1), C: new(32, 4, 1), Rows: 8, Cols: 4, K: 0, Groups: 4, Tile: new(8, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 8x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient24 = new(A: new(8, 1, 32), B: new(4, 16, 1), C: new(32, 4, 1), Rows: 8, Cols: 4, K: 0, Groups: 4, Tile: new(8, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x16; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed30 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x16; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed30 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Accumulate: true, PadA: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed32 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1, GroupXor: 2), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed32 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1, GroupXor: 2), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Accumulate: true, PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 2 (block swap folded): 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient33 = new(A: new(4, 1, 16), B: new(4, 16, 1, GroupXor: 2), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 2 (block swap folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient33 = new(A: new(4, 1, 16), B: new(4, 16, 1, GroupXor: 2), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed34 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1, GroupXor: 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed34 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1, GroupXor: 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Accumulate: true, PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 1 (block swap folded): 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient35 = new(A: new(4, 1, 16), B: new(4, 16, 1, GroupXor: 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 1 (block swap folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient35 = new(A: new(4, 1, 16), B: new(4, 16, 1, GroupXor: 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed36 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed36 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Accumulate: true, PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient37 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient37 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed39 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed39 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient40 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient40 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.AllStructures layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 9, 16, 16, "AllStructures.Gpu")
+            : base(accelerator, layer, 9, "AllStructures.Gpu")
         {
             _reverseMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16);
             _reverseMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16Inverse);
@@ -799,7 +796,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             global::StructMat.Runtime.Checks.Batch(batch, 32);
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 32);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -857,7 +854,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             global::StructMat.Runtime.Checks.Batch(batch, 32);
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);

@@ -49,7 +49,7 @@ public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer,
     /// <inheritdoc/>
     public long FlopsPerRow => 24;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -62,9 +62,8 @@ public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer,
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -74,10 +73,7 @@ public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer,
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -86,7 +82,7 @@ public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer,
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
 
         // blockdiag: 4 blocks of 2x3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 4, 2, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 4, 2, 3);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 8);
@@ -103,7 +99,7 @@ public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer,
 
         // input gradient of blockdiag: 4 blocks of 2x3
         // and weight gradient of blockdiag: 4 blocks of 2x3, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 4, 2, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 4, 2, 3);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -196,7 +192,7 @@ public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer,
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Blocks"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -206,7 +202,7 @@ public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer,
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
         internal Gpu(global::StructMat.Tests.Cases.Blocks layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "Blocks.Gpu")
+            : base(accelerator, layer, 1, "Blocks.Gpu")
         {
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Blocks.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));

@@ -79,7 +79,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
     /// <inheritdoc/>
     public long FlopsPerRow => 288;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 240;
 
     /// <inheritdoc/>
@@ -95,9 +95,8 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -108,10 +107,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -125,18 +121,18 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
 
         // btt: core 0, 6 blocks of 4x2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2);
 
         // btt: core 1, 2 blocks of 10x12; input read strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 2, 10, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 2, 10, 12, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 20);
@@ -154,32 +150,32 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> biasGradient = gradients[2];
         global::System.Span<float> cores1Gradient = gradients[1];
         global::System.Span<float> cores0Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
         var dt1 = slot1.Slice(0, batch * 24);
 
         // btt: core 0, 6 blocks of 4x2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2);
 
         // bias gradient: column sums of dy
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
 
         // input gradient of btt: core 1, 2 blocks of 10x12; input read strided (permutation folded)
         // and weight gradient of btt: core 1, 2 blocks of 10x12, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 2, 10, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 2, 10, 12, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of btt: core 0, 6 blocks of 4x2
         // and weight gradient of btt: core 0, 6 blocks of 4x2, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 6, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 6, 4, 2);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -252,7 +248,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Btt"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -261,20 +257,20 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
-        // Block matmul, 6 groups of 4x2: 64 x 4 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 560 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(2, 12, 1), B: new(8, 1, 2), C: new(4, 24, 1), Rows: 0, Cols: 4, K: 2, Groups: 6, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 6 groups of 4x2.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(2, 12, 1), B: new(8, 1, 2), C: new(4, 24, 1), Rows: 0, Cols: 4, K: 2, Groups: 6, Tile: new(64, 4, 2), PadA: true, PadB: true);
 
-        // Block matmul, 2 groups of 10x12; input read strided (permutation folded): 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 24, 2), B: new(120, 1, 12), C: new(10, 20, 1), Rows: 0, Cols: 10, K: 12, Groups: 2, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 2 groups of 10x12; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 24, 2), B: new(120, 1, 12), C: new(10, 20, 1), Rows: 0, Cols: 10, K: 12, Groups: 2, Tile: new(64, 16, 12), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 2 groups of 10x12; input read strided (permutation folded): 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 10 per step over the block's 10 outputs, 3,240 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(10, 20, 1), B: new(120, 12, 1), C: new(1, 24, 2), Rows: 0, Cols: 12, K: 10, Groups: 2, Tile: new(64, 16, 10), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 2 groups of 10x12; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(10, 20, 1), B: new(120, 12, 1), C: new(1, 24, 2), Rows: 0, Cols: 12, K: 10, Groups: 2, Tile: new(64, 16, 10), PadA: true);
 
-        // Weight gradient, 2 groups of 10x12, summed over the batch: 16 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,048 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(10, 1, 20), B: new(1, 24, 2), C: new(120, 12, 1), Rows: 10, Cols: 12, K: 0, Groups: 2, Tile: new(16, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 2 groups of 10x12, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(10, 1, 20), B: new(1, 24, 2), C: new(120, 12, 1), Rows: 10, Cols: 12, K: 0, Groups: 2, Tile: new(16, 16, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Btt layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 20, "Btt.Gpu")
+            : base(accelerator, layer, 2, "Btt.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.BiasKernel2",
@@ -293,7 +289,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
             global::StructMat.Runtime.Checks.Batch(batch, 24);
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             // btt: core 0, 6 blocks of 4x2
@@ -310,7 +306,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
             global::StructMat.Runtime.Checks.Batch(batch, 24);
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
@@ -371,7 +367,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -384,9 +380,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     public global::StructMat.Runtime.Parameter Cores1 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -396,10 +390,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -412,18 +403,18 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
 
         // btt: core 0, 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4);
 
         // btt: core 1, 4 blocks of 4x4; input read strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
     }
 
     /// <inheritdoc/>
@@ -437,28 +428,28 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> cores1Gradient = gradients[1];
         global::System.Span<float> cores0Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var dt1 = slot1.Slice(0, batch * 16);
 
         // btt: core 0, 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4);
 
         // input gradient of btt: core 1, 4 blocks of 4x4; input read strided (permutation folded)
         // and weight gradient of btt: core 1, 4 blocks of 4x4, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of btt: core 0, 4 blocks of 4x4
         // and weight gradient of btt: core 0, 4 blocks of 4x4, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 4, 4, 4);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -488,31 +479,31 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.BttRankOne"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4; input read strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.BttRankOne layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 16, "BttRankOne.Gpu")
+            : base(accelerator, layer, 2, "BttRankOne.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
@@ -522,7 +513,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // btt: core 0, 4 blocks of 4x4
@@ -536,7 +527,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -595,7 +586,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 189;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 98;
 
     /// <inheritdoc/>
@@ -608,9 +599,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Cores1 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -620,10 +609,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 14]).</summary>
     /// <inheritdoc/>
@@ -637,18 +623,18 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 21);
         var t1 = slot0.Slice(0, batch * 21);
 
         // btt: core 0, 7 blocks of 3x2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2);
 
         // btt: core 1, 1 blocks of 7x21; input read strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 1, 7, 21, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 1, 7, 21, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
     }
 
     /// <inheritdoc/>
@@ -663,28 +649,28 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> cores1Gradient = gradients[1];
         global::System.Span<float> cores0Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 21);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 21);
         var t1 = slot0.Slice(0, batch * 21);
         var dt1 = slot1.Slice(0, batch * 21);
 
         // btt: core 0, 7 blocks of 3x2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2);
 
         // input gradient of btt: core 1, 1 blocks of 7x21; input read strided (permutation folded)
         // and weight gradient of btt: core 1, 1 blocks of 7x21, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 1, 7, 21, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 1, 7, 21, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of btt: core 0, 7 blocks of 3x2
         // and weight gradient of btt: core 0, 7 blocks of 3x2, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 7, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 7, 3, 2);
     }
 
     /// <summary>The dense weight [7, 14] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -751,7 +737,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.BttPrime"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -759,17 +745,17 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        // Block matmul, 1 groups of 7x21; input read strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 16 per step over the block's 21 inputs, 4,736 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 21, 1), B: new(147, 1, 21), C: new(7, 7, 1), Rows: 0, Cols: 7, K: 21, Groups: 1, Tile: new(64, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 7x21; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 21, 1), B: new(147, 1, 21), C: new(7, 7, 1), Rows: 0, Cols: 7, K: 21, Groups: 1, Tile: new(64, 8, 16), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 7x21; input read strided (permutation folded): 64 x 32 tiles of inputGradient (batch rows x inputs of one block), 7 per step over the block's 7 outputs, 2,716 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(7, 7, 1), B: new(147, 21, 1), C: new(1, 21, 1), Rows: 0, Cols: 21, K: 7, Groups: 1, Tile: new(64, 32, 7), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 7x21; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(7, 7, 1), B: new(147, 21, 1), C: new(1, 21, 1), Rows: 0, Cols: 21, K: 7, Groups: 1, Tile: new(64, 32, 7), PadA: true);
 
-        // Weight gradient, 1 groups of 7x21, summed over the batch: 8 x 32 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,560 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(7, 1, 7), B: new(1, 21, 1), C: new(147, 21, 1), Rows: 7, Cols: 21, K: 0, Groups: 1, Tile: new(8, 32, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 7x21, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(7, 1, 7), B: new(1, 21, 1), C: new(147, 21, 1), Rows: 7, Cols: 21, K: 0, Groups: 1, Tile: new(8, 32, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.BttPrime layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 14, 7, "BttPrime.Gpu")
+            : base(accelerator, layer, 2, "BttPrime.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulKernel0",
@@ -786,7 +772,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Checks.Batch(batch, 21);
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 21);
             var t1 = slot0.SubView(0, batch * 21);
             // btt: core 0, 7 blocks of 3x2
@@ -801,7 +787,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Checks.Batch(batch, 21);
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 21);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 21);
             var t1 = slot0.SubView(0, batch * 21);
@@ -862,7 +848,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     /// <inheritdoc/>
     public long FlopsPerRow => 1080;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 1296;
 
     /// <inheritdoc/>
@@ -881,9 +867,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -895,10 +879,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 36]).</summary>
     /// <inheritdoc/>
@@ -912,25 +893,25 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 72);
         var t1 = slot0.Slice(0, batch * 72);
         var t3 = slot0.Slice(0, batch * 3);
 
         // terms.0 (btt): core 0, 6 blocks of 12x6
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Cores0.Data, batch, 6, 12, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Cores0.Data, batch, 6, 12, 6);
 
         // terms.0 (btt): core 1, 6 blocks of 6x12; input read strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Cores1.Data, batch, 6, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Cores1.Data, batch, 6, 6, 12, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // terms.1 (lowrank): down-projection A [3, 36]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36);
 
         // terms.1 (lowrank): up-projection B [36, 3]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1LoraB.Data, batch, 1, 36, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1LoraB.Data, batch, 1, 36, 3, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -945,7 +926,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -953,7 +934,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         global::System.Span<float> terms1LoraAGradient = gradients[2];
         global::System.Span<float> terms0Cores1Gradient = gradients[1];
         global::System.Span<float> terms0Cores0Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 72);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 72);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 3);
@@ -963,26 +944,26 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         var dt1 = slot1.Slice(0, batch * 72);
 
         // terms.0 (btt): core 0, 6 blocks of 12x6
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Cores0.Data, batch, 6, 12, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Cores0.Data, batch, 6, 12, 6);
 
         // terms.1 (lowrank): down-projection A [3, 36]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36);
 
         // input gradient of terms.1 (lowrank): up-projection B [36, 3]
         // and weight gradient of terms.1 (lowrank): up-projection B [36, 3], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 36, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 36, 3);
 
         // input gradient of terms.1 (lowrank): down-projection A [3, 36]
         // and weight gradient of terms.1 (lowrank): down-projection A [3, 36], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 36, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 36);
 
         // input gradient of terms.0 (btt): core 1, 6 blocks of 6x12; input read strided (permutation folded)
         // and weight gradient of terms.0 (btt): core 1, 6 blocks of 6x12, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Cores1.Data, terms0Cores1Gradient, batch, 6, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Cores1.Data, terms0Cores1Gradient, batch, 6, 6, 12, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of terms.0 (btt): core 0, 6 blocks of 12x6; accumulating
         // and weight gradient of terms.0 (btt): core 0, 6 blocks of 12x6, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Cores0.Data, terms0Cores0Gradient, batch, 6, 12, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Cores0.Data, terms0Cores0Gradient, batch, 6, 12, 6, accumulate: true);
     }
 
     /// <summary>The dense weight [36, 36] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1070,7 +1051,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.BttPlusLowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -1079,32 +1060,32 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
-        // Block matmul, 6 groups of 12x6: 64 x 16 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,968 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 36, 1), B: new(72, 1, 6), C: new(12, 72, 1), Rows: 0, Cols: 12, K: 6, Groups: 6, Tile: new(64, 16, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 6 groups of 12x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 36, 1), B: new(72, 1, 6), C: new(12, 72, 1), Rows: 0, Cols: 12, K: 6, Groups: 6, Tile: new(64, 16, 6), PadA: true, PadB: true);
 
-        // Block matmul, 6 groups of 6x12; input read strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 72, 6), B: new(72, 1, 12), C: new(6, 36, 1), Rows: 0, Cols: 6, K: 12, Groups: 6, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 6 groups of 6x12; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 72, 6), B: new(72, 1, 12), C: new(6, 36, 1), Rows: 0, Cols: 6, K: 12, Groups: 6, Tile: new(64, 8, 12), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 36x3; accumulating: 64 x 64 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 1,560 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(3, 3, 1), B: new(108, 1, 3), C: new(36, 36, 1), Rows: 0, Cols: 36, K: 3, Groups: 1, Tile: new(64, 64, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 36x3; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(3, 3, 1), B: new(108, 1, 3), C: new(36, 36, 1), Rows: 0, Cols: 36, K: 3, Groups: 1, Tile: new(64, 64, 3), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 3x36: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 1,548 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(3, 3, 1), B: new(108, 36, 1), C: new(36, 36, 1), Rows: 0, Cols: 36, K: 3, Groups: 1, Tile: new(64, 64, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 3x36.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(3, 3, 1), B: new(108, 36, 1), C: new(36, 36, 1), Rows: 0, Cols: 36, K: 3, Groups: 1, Tile: new(64, 64, 3), PadA: true);
 
-        // Transposed block matmul (input gradient), 6 groups of 6x12; input read strided (permutation folded): 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,944 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(6, 36, 1), B: new(72, 12, 1), C: new(1, 72, 6), Rows: 0, Cols: 12, K: 6, Groups: 6, Tile: new(64, 16, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 6 groups of 6x12; input read strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(6, 36, 1), B: new(72, 12, 1), C: new(1, 72, 6), Rows: 0, Cols: 12, K: 6, Groups: 6, Tile: new(64, 16, 6), PadA: true);
 
-        // Weight gradient, 6 groups of 6x12, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(6, 1, 36), B: new(1, 72, 6), C: new(72, 12, 1), Rows: 6, Cols: 12, K: 0, Groups: 6, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 6 groups of 6x12, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(6, 1, 36), B: new(1, 72, 6), C: new(72, 12, 1), Rows: 6, Cols: 12, K: 0, Groups: 6, Tile: new(8, 16, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 6 groups of 12x6; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,504 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(12, 72, 1), B: new(72, 6, 1), C: new(6, 36, 1), Rows: 0, Cols: 6, K: 12, Groups: 6, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 6 groups of 12x6; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(12, 72, 1), B: new(72, 6, 1), C: new(6, 36, 1), Rows: 0, Cols: 6, K: 12, Groups: 6, Tile: new(64, 8, 12), Accumulate: true, PadA: true);
 
-        // Weight gradient, 6 groups of 12x6, summed over the batch: 16 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(12, 1, 72), B: new(6, 36, 1), C: new(72, 6, 1), Rows: 12, Cols: 6, K: 0, Groups: 6, Tile: new(16, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 6 groups of 12x6, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(12, 1, 72), B: new(6, 36, 1), C: new(72, 6, 1), Rows: 12, Cols: 6, K: 0, Groups: 6, Tile: new(16, 8, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.BttPlusLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 36, 36, "BttPlusLowRank.Gpu")
+            : base(accelerator, layer, 3, "BttPlusLowRank.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel2",
@@ -1123,7 +1104,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             global::StructMat.Runtime.Checks.Batch(batch, 72);
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 72);
             var t1 = slot0.SubView(0, batch * 72);
             var t3 = slot0.SubView(0, batch * 3);
@@ -1143,7 +1124,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             global::StructMat.Runtime.Checks.Batch(batch, 72);
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 72);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 72);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 3);

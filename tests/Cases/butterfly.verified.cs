@@ -90,7 +90,7 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
     /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -103,9 +103,8 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -115,10 +114,7 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -192,7 +188,7 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Butterfly16"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
@@ -200,7 +196,7 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel1;
 
         internal Gpu(global::StructMat.Tests.Cases.Butterfly16 layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 16, 16, "Butterfly16.Gpu")
+            : base(accelerator, layer, 1, "Butterfly16.Gpu")
         {
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _biasKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasKernel0",
@@ -274,7 +270,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
     /// <inheritdoc/>
     public long FlopsPerRow => 4;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 4;
 
     /// <inheritdoc/>
@@ -284,9 +280,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
     public global::StructMat.Runtime.Parameter Twiddle { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -295,10 +289,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 2]).</summary>
     /// <inheritdoc/>
@@ -348,13 +339,13 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Butterfly2"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
 
         internal Gpu(global::StructMat.Tests.Cases.Butterfly2 layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 2, 2, "Butterfly2.Gpu")
+            : base(accelerator, layer, 1, "Butterfly2.Gpu")
         {
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
         }
@@ -423,7 +414,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     /// <inheritdoc/>
     public long FlopsPerRow => 192;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -442,9 +433,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     public global::StructMat.Runtime.Parameter Factors2Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -456,10 +445,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -472,10 +458,10 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t1 = slot0.Slice(0, batch * 8);
@@ -483,16 +469,16 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         var t3 = slot0.Slice(0, batch * 3);
 
         // factors.2 (dense): W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12);
 
         // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
         global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(t1, t2, Factors1Twiddle.Data, batch, 8, accumulate: false);
 
         // factors.0 (lowrank): down-projection A [3, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Factors0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Factors0LoraA.Data, batch, 1, 3, 8);
 
         // factors.0 (lowrank): up-projection B [8, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Factors0LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Factors0LoraB.Data, batch, 1, 8, 3);
     }
 
     /// <inheritdoc/>
@@ -506,7 +492,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -514,7 +500,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         global::System.Span<float> factors0LoraAGradient = gradients[0];
         global::System.Span<float> factors1TwiddleGradient = gradients[2];
         global::System.Span<float> factors2WeightGradient = gradients[3];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
@@ -527,21 +513,21 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         var dt1 = slot1.Slice(0, batch * 8);
 
         // factors.2 (dense): W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12);
 
         // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
         global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(t1, t2, Factors1Twiddle.Data, batch, 8, accumulate: false);
 
         // factors.0 (lowrank): down-projection A [3, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Factors0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Factors0LoraA.Data, batch, 1, 3, 8);
 
         // input gradient of factors.0 (lowrank): up-projection B [8, 3]
         // and weight gradient of factors.0 (lowrank): up-projection B [8, 3], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Factors0LoraB.Data, factors0LoraBGradient, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Factors0LoraB.Data, factors0LoraBGradient, batch, 1, 8, 3);
 
         // input gradient of factors.0 (lowrank): down-projection A [3, 8]
         // and weight gradient of factors.0 (lowrank): down-projection A [3, 8], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Factors0LoraA.Data, factors0LoraAGradient, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Factors0LoraA.Data, factors0LoraAGradient, batch, 1, 3, 8);
 
         // input gradient of factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
         global::StructMat.Runtime.Kernels.ButterflyKernels.ApplyTransposed(dt2, dt1, Factors1Twiddle.Data, batch, 8, accumulate: false);
@@ -551,7 +537,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
 
         // input gradient of factors.2 (dense): W [8, 12]
         // and weight gradient of factors.2 (dense): W [8, 12], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors2Weight.Data, factors2WeightGradient, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors2Weight.Data, factors2WeightGradient, batch, 1, 8, 12);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -641,7 +627,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.ButterflyProduct"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
@@ -651,23 +637,23 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
 
-        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x3: 64 x 8 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 888 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(3, 3, 1), B: new(24, 1, 3), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x3.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(3, 3, 1), B: new(24, 1, 3), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 3x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 876 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(3, 3, 1), B: new(24, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 3x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(3, 3, 1), B: new(24, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), PadA: true);
 
-        // Weight gradient, 1 groups of 8x12, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 8x12, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyProduct layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 8, "ButterflyProduct.Gpu")
+            : base(accelerator, layer, 4, "ButterflyProduct.Gpu")
         {
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -686,7 +672,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
@@ -707,7 +693,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
@@ -785,7 +771,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
     /// <inheritdoc/>
     public long FlopsPerRow => 216;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 576;
 
     /// <inheritdoc/>
@@ -798,9 +784,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
     public global::StructMat.Runtime.Parameter Kron1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -810,10 +794,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).</summary>
     /// <inheritdoc/>
@@ -826,10 +807,10 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
@@ -837,7 +818,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         var t3 = slot0.Slice(0, batch * 24);
 
         // kron.1 (dense): W [3, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3);
 
         // kron: view as (8, 3) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 8, 3, accumulate: false);
@@ -860,13 +841,13 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> kron0TwiddleGradient = gradients[0];
         global::System.Span<float> kron1WeightGradient = gradients[1];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 24);
@@ -877,7 +858,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         var dt1 = slot0.Slice(0, batch * 24);
 
         // kron.1 (dense): W [3, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3);
 
         // kron: view as (8, 3) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 8, 3, accumulate: false);
@@ -896,7 +877,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
 
         // input gradient of kron.1 (dense): W [3, 3]
         // and weight gradient of kron.1 (dense): W [3, 3], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 8, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 8, 1, 3, 3);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -991,7 +972,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.ButterflyKron"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
@@ -1002,7 +983,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyKron layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 24, 24, "ButterflyKron.Gpu")
+            : base(accelerator, layer, 3, "ButterflyKron.Gpu")
         {
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel0",
@@ -1022,7 +1003,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
@@ -1043,7 +1024,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 24);
@@ -1113,7 +1094,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     /// <inheritdoc/>
     public long FlopsPerRow => 576;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 1024;
 
     /// <inheritdoc/>
@@ -1129,9 +1110,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1142,10 +1121,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 32]).</summary>
     /// <inheritdoc/>
@@ -1158,10 +1134,10 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
@@ -1169,10 +1145,10 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, y, Terms0Twiddle.Data, batch, 32, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 32]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 32);
 
         // terms.1 (lowrank): up-projection B [32, 4]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 32, 4, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -1186,29 +1162,29 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[2];
         global::System.Span<float> terms1LoraAGradient = gradients[1];
         global::System.Span<float> terms0TwiddleGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 32]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 32);
 
         // input gradient of terms.1 (lowrank): up-projection B [32, 4]
         // and weight gradient of terms.1 (lowrank): up-projection B [32, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 32, 4);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 32]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 32], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 32);
 
         // input gradient of terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time (the transposed factors in reverse order) (accumulating)
         global::StructMat.Runtime.Kernels.ButterflyKernels.ApplyTransposed(dy, dx, Terms0Twiddle.Data, batch, 32, accumulate: true);
@@ -1250,32 +1226,32 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.ButterflyPlusLowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 4x32: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 32 inputs, 4,480 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(32, 32, 1), B: new(128, 1, 32), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 32, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x32.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(32, 32, 1), B: new(128, 1, 32), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 32, Groups: 1, Tile: new(64, 4, 16), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 32x4; accumulating: 64 x 32 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,568 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(128, 1, 4), C: new(32, 32, 1), Rows: 0, Cols: 32, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 32x4; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(128, 1, 4), C: new(32, 32, 1), Rows: 0, Cols: 32, K: 4, Groups: 1, Tile: new(64, 32, 4), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 32x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 32 outputs, 4,416 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(32, 32, 1), B: new(128, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 32, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 32x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(32, 32, 1), B: new(128, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 32, Groups: 1, Tile: new(64, 4, 16), PadA: true);
 
-        // Weight gradient, 1 groups of 32x4, summed over the batch: 32 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,304 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(32, 1, 32), B: new(4, 4, 1), C: new(128, 4, 1), Rows: 32, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 32x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(32, 1, 32), B: new(4, 4, 1), C: new(128, 4, 1), Rows: 32, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x32: 64 x 32 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(128, 32, 1), C: new(32, 32, 1), Rows: 0, Cols: 32, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x32.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(128, 32, 1), C: new(32, 32, 1), Rows: 0, Cols: 32, K: 4, Groups: 1, Tile: new(64, 32, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x32, summed over the batch: 4 x 32 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,304 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(32, 32, 1), C: new(128, 32, 1), Rows: 4, Cols: 32, K: 0, Groups: 1, Tile: new(4, 32, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x32, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(32, 32, 1), C: new(128, 32, 1), Rows: 4, Cols: 32, K: 0, Groups: 1, Tile: new(4, 32, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyPlusLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 32, 32, "ButterflyPlusLowRank.Gpu")
+            : base(accelerator, layer, 2, "ButterflyPlusLowRank.Gpu")
         {
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1286,7 +1262,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time
@@ -1302,7 +1278,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);

@@ -122,7 +122,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
     /// <inheritdoc/>
     public long FlopsPerRow => 84;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -138,9 +138,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
     public global::StructMat.Runtime.Parameter Factors1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -151,10 +149,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -167,23 +162,23 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
         var t1 = slot0.Slice(0, batch * 2);
         var t2 = slot1.Slice(0, batch * 6);
 
         // factors.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 2, 12);
 
         // factors.1 (lowrank): up-projection B [6, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2);
 
         // factors.0 (dense): W [8, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Factors0Weight.Data, batch, 1, 8, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Factors0Weight.Data, batch, 1, 8, 6);
     }
 
     /// <inheritdoc/>
@@ -197,14 +192,14 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> factors0WeightGradient = gradients[0];
         global::System.Span<float> factors1LoraBGradient = gradients[2];
         global::System.Span<float> factors1LoraAGradient = gradients[1];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 6);
@@ -214,22 +209,22 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         var dt1 = slot1.Slice(0, batch * 2);
 
         // factors.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 2, 12);
 
         // factors.1 (lowrank): up-projection B [6, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2);
 
         // input gradient of factors.0 (dense): W [8, 6]
         // and weight gradient of factors.0 (dense): W [8, 6], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Factors0Weight.Data, factors0WeightGradient, batch, 1, 8, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Factors0Weight.Data, factors0WeightGradient, batch, 1, 8, 6);
 
         // input gradient of factors.1 (lowrank): up-projection B [6, 2]
         // and weight gradient of factors.1 (lowrank): up-projection B [6, 2], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1LoraB.Data, factors1LoraBGradient, batch, 1, 6, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1LoraB.Data, factors1LoraBGradient, batch, 1, 6, 2);
 
         // input gradient of factors.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of factors.1 (lowrank): down-projection A [2, 12], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1LoraA.Data, factors1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1LoraA.Data, factors1LoraAGradient, batch, 1, 2, 12);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -315,7 +310,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Chain"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -324,23 +319,23 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
 
-        // Block matmul, 1 groups of 6x2: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(12, 1, 2), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x2.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(12, 1, 2), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 2, Groups: 1, Tile: new(64, 8, 2), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(6, 6, 1), B: new(48, 1, 6), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(6, 6, 1), B: new(48, 1, 6), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 6, Groups: 1, Tile: new(64, 8, 6), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(48, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(48, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 8, Groups: 1, Tile: new(64, 8, 8), PadA: true);
 
-        // Weight gradient, 1 groups of 8x6, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(8, 1, 8), B: new(6, 6, 1), C: new(48, 6, 1), Rows: 8, Cols: 6, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 8x6, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(8, 1, 8), B: new(6, 6, 1), C: new(48, 6, 1), Rows: 8, Cols: 6, K: 0, Groups: 1, Tile: new(8, 8, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Chain layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 8, "Chain.Gpu")
+            : base(accelerator, layer, 3, "Chain.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel0",
@@ -358,7 +353,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 2);
@@ -376,7 +371,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 6);
@@ -448,7 +443,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
     /// <inheritdoc/>
     public long FlopsPerRow => 320;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -473,9 +468,8 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -489,10 +483,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -505,28 +496,28 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t5 = slot0.Slice(0, batch * 2);
 
         // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Blkdiag1.Data, batch, 4, 4, 4);
 
         // terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Blkdiag2.Data, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // terms.1 (lowrank): down-projection A [2, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16);
 
         // terms.1 (lowrank): up-projection B [16, 2]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, y, Terms1LoraB.Data, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, y, Terms1LoraB.Data, batch, 1, 16, 2, accumulate: true);
 
         // terms.2 (blockdiag): 2 blocks of 8x8; scaled by 0.5f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms2Weight.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms2Weight.Data, batch, 2, 8, 8, alpha: 0.5f, accumulate: true);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
@@ -543,7 +534,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -553,7 +544,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         global::System.Span<float> terms1LoraAGradient = gradients[2];
         global::System.Span<float> terms0Blkdiag2Gradient = gradients[1];
         global::System.Span<float> terms0Blkdiag1Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 2);
@@ -563,33 +554,33 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 16);
 
         // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Blkdiag1.Data, batch, 4, 4, 4);
 
         // terms.1 (lowrank): down-projection A [2, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16);
 
         // bias gradient: column sums of dy
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of terms.2 (blockdiag): 2 blocks of 8x8; scaled by 0.5f
         // and weight gradient of terms.2 (blockdiag): 2 blocks of 8x8, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms2Weight.Data, terms2WeightGradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms2Weight.Data, terms2WeightGradient, batch, 2, 8, 8, alpha: 0.5f);
 
         // input gradient of terms.1 (lowrank): up-projection B [16, 2]
         // and weight gradient of terms.1 (lowrank): up-projection B [16, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t5, dt5, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t5, dt5, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 2);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt5
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt5, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt5, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, accumulate: true);
 
         // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Blkdiag2.Data, terms0Blkdiag2Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Blkdiag2.Data, terms0Blkdiag2Gradient, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
         // and weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Blkdiag1.Data, terms0Blkdiag1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Blkdiag1.Data, terms0Blkdiag1Gradient, batch, 4, 4, 4, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -701,7 +692,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Mixture"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -712,41 +703,41 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
 
-        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 16x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(2, 2, 1), B: new(32, 1, 2), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 16x2; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(2, 2, 1), B: new(32, 1, 2), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Accumulate: true, PadA: true, PadB: true);
 
-        // Block matmul, 2 groups of 8x8; scaled by 0.5f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 0.5f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 2 groups of 8x8; scaled by 0.5f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 0.5f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 2 groups of 8x8; scaled by 0.5f: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 0.5f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 2 groups of 8x8; scaled by 0.5f.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 0.5f, PadA: true);
 
-        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 0.5f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 2 groups of 8x8, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 0.5f, Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x16; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x16; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Accumulate: true, PadA: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed13 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed13 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient14 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient14 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed15 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed15 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Accumulate: true, PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient16 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient16 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Mixture layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 16, 16, "Mixture.Gpu")
+            : base(accelerator, layer, 3, "Mixture.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel2",
@@ -768,7 +759,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 2);
@@ -791,7 +782,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 2);
@@ -870,7 +861,7 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
     /// <inheritdoc/>
     public long FlopsPerRow => 384;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -886,9 +877,8 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -899,10 +889,7 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -915,21 +902,21 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
         // terms.0 (dense): W [16, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 16, 16);
 
         // terms.1 (lowrank): down-projection A [4, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16);
 
         // terms.1 (lowrank): up-projection B [16, 4]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 16, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 16, 4, alpha: 2.0f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -943,31 +930,31 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[2];
         global::System.Span<float> terms1LoraAGradient = gradients[1];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16);
 
         // input gradient of terms.1 (lowrank): up-projection B [16, 4]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [16, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 4, alpha: 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 16]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 16], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 16);
 
         // input gradient of terms.0 (dense): W [16, 16]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 16, 16, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1005,37 +992,37 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Lora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 16x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 16x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 4x16: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 4,480 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(64, 1, 16), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(64, 1, 16), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 16x4; scaled by 2.0f, accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,312 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(4, 4, 1), B: new(64, 1, 4), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 16x4; scaled by 2.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(4, 4, 1), B: new(64, 1, 4), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 2.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 16x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 4,416 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(16, 16, 1), B: new(64, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 16x4; scaled by 2.0f.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(16, 16, 1), B: new(64, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, PadA: true);
 
-        // Weight gradient, 1 groups of 16x4, summed over the batch: 16 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(16, 1, 16), B: new(4, 4, 1), C: new(64, 4, 1), Rows: 16, Cols: 4, K: 0, Groups: 1, Tile: new(16, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 16x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(16, 1, 16), B: new(4, 4, 1), C: new(64, 4, 1), Rows: 16, Cols: 4, K: 0, Groups: 1, Tile: new(16, 4, 16), Alpha: 2.0f, Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,296 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(4, 4, 1), B: new(64, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(4, 4, 1), B: new(64, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x16, summed over the batch: 4 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(4, 1, 4), B: new(16, 16, 1), C: new(64, 16, 1), Rows: 4, Cols: 16, K: 0, Groups: 1, Tile: new(4, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x16, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(4, 1, 4), B: new(16, 16, 1), C: new(64, 16, 1), Rows: 4, Cols: 16, K: 0, Groups: 1, Tile: new(4, 16, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 16x16; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 5,184 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 16x16; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Lora layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 16, "Lora.Gpu")
+            : base(accelerator, layer, 2, "Lora.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
@@ -1045,7 +1032,7 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [16, 16]
@@ -1061,7 +1048,7 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
@@ -1125,7 +1112,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
     /// <inheritdoc/>
     public long FlopsPerRow => 384;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 144;
 
     /// <inheritdoc/>
@@ -1147,9 +1134,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
     public global::StructMat.Runtime.Parameter Terms1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1162,10 +1147,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -1178,29 +1160,29 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
         var t1 = slot0.Slice(0, batch * 12);
         var t3 = slot1.Slice(0, batch * 2);
 
         // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Weight.Data, batch, 3, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Weight.Data, batch, 3, 4, 4);
 
         // terms.0.factors.0.terms.0 (dense): W [12, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Factors0Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Factors0Terms0Weight.Data, batch, 1, 12, 12);
 
         // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12);
 
         // terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms0Factors0Terms1LoraB.Data, batch, 1, 12, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms0Factors0Terms1LoraB.Data, batch, 1, 12, 2, accumulate: true);
 
         // terms.1 (dense): W [12, 12]; scaled by -0.25f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, -0.25f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 12, 12, alpha: -0.25f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -1214,7 +1196,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -1223,7 +1205,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         global::System.Span<float> terms0Factors0Terms1LoraAGradient = gradients[1];
         global::System.Span<float> terms0Factors0Terms0WeightGradient = gradients[0];
         global::System.Span<float> terms0Factors1WeightGradient = gradients[3];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 2);
@@ -1233,30 +1215,30 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         var dt1 = slot1.Slice(0, batch * 12);
 
         // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Weight.Data, batch, 3, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Weight.Data, batch, 3, 4, 4);
 
         // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12);
 
         // input gradient of terms.1 (dense): W [12, 12]; scaled by -0.25f
         // and weight gradient of terms.1 (dense): W [12, 12], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, -0.25f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 12, 12, alpha: -0.25f);
 
         // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
         // and weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms0Factors0Terms1LoraB.Data, terms0Factors0Terms1LoraBGradient, batch, 1, 12, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms0Factors0Terms1LoraB.Data, terms0Factors0Terms1LoraBGradient, batch, 1, 12, 2);
 
         // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t1, dt1, Terms0Factors0Terms1LoraA.Data, terms0Factors0Terms1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t1, dt1, Terms0Factors0Terms1LoraA.Data, terms0Factors0Terms1LoraAGradient, batch, 1, 2, 12);
 
         // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]; accumulating
         // and weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Factors0Terms0Weight.Data, terms0Factors0Terms0WeightGradient, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Factors0Terms0Weight.Data, terms0Factors0Terms0WeightGradient, batch, 1, 12, 12, accumulate: true);
 
         // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4; accumulating
         // and weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Weight.Data, terms0Factors1WeightGradient, batch, 3, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Weight.Data, terms0Factors1WeightGradient, batch, 3, 4, 4, accumulate: true);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1358,7 +1340,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Nested"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -1367,41 +1349,41 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
 
-        // Block matmul, 3 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 12, 1), B: new(16, 1, 4), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 4, Groups: 3, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 3 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 12, 1), B: new(16, 1, 4), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 4, Groups: 3, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 12x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 12x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(2, 2, 1), B: new(24, 1, 2), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 12x2; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(2, 2, 1), B: new(24, 1, 2), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Accumulate: true, PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 12x12; scaled by -0.25f, accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: -0.25f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 12x12; scaled by -0.25f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: -0.25f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 12x12; scaled by -0.25f: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: -0.25f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 12x12; scaled by -0.25f.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: -0.25f, PadA: true);
 
-        // Weight gradient, 1 groups of 12x12, summed over the batch: 16 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,048 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(12, 1, 12), B: new(12, 12, 1), C: new(144, 12, 1), Rows: 12, Cols: 12, K: 0, Groups: 1, Tile: new(16, 16, 16), Alpha: -0.25f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 12x12, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(12, 1, 12), B: new(12, 12, 1), C: new(144, 12, 1), Rows: 12, Cols: 12, K: 0, Groups: 1, Tile: new(16, 16, 16), Alpha: -0.25f, Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 12x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Accumulate: true, PadA: true);
 
-        // Weight gradient, 1 groups of 12x12, summed over the batch: 16 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,048 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient12 = new(A: new(12, 1, 12), B: new(12, 12, 1), C: new(144, 12, 1), Rows: 12, Cols: 12, K: 0, Groups: 1, Tile: new(16, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 12x12, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient12 = new(A: new(12, 1, 12), B: new(12, 12, 1), C: new(144, 12, 1), Rows: 12, Cols: 12, K: 0, Groups: 1, Tile: new(16, 16, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 3 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed13 = new(A: new(4, 12, 1), B: new(16, 4, 1), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 4, Groups: 3, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 3 groups of 4x4; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed13 = new(A: new(4, 12, 1), B: new(16, 4, 1), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 4, Groups: 3, Tile: new(64, 4, 4), Accumulate: true, PadA: true);
 
-        // Weight gradient, 3 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient14 = new(A: new(4, 1, 12), B: new(4, 12, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 3, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 3 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient14 = new(A: new(4, 1, 12), B: new(4, 12, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 3, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Nested layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 12, "Nested.Gpu")
+            : base(accelerator, layer, 3, "Nested.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel2",
@@ -1419,7 +1401,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
@@ -1441,7 +1423,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 2);
@@ -1519,7 +1501,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
     /// <inheritdoc/>
     public long FlopsPerRow => 384;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -1538,9 +1520,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
     public global::StructMat.Runtime.Parameter Factors1Blkdiag2 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1552,10 +1532,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -1568,10 +1545,10 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -1579,16 +1556,16 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         var t5 = slot0.Slice(0, batch * 16);
 
         // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Blkdiag1.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Blkdiag1.Data, batch, 2, 8, 8);
 
         // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Factors1Blkdiag2.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Factors1Blkdiag2.Data, batch, 2, 8, 8, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4);
 
         // factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, y, Factors0Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, y, Factors0Blkdiag2.Data, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
     }
 
     /// <inheritdoc/>
@@ -1602,7 +1579,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -1610,7 +1587,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         global::System.Span<float> factors0Blkdiag1Gradient = gradients[0];
         global::System.Span<float> factors1Blkdiag2Gradient = gradients[3];
         global::System.Span<float> factors1Blkdiag1Gradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
@@ -1623,29 +1600,29 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         var dt1 = slot1.Slice(0, batch * 16);
 
         // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Blkdiag1.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Blkdiag1.Data, batch, 2, 8, 8);
 
         // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Factors1Blkdiag2.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Factors1Blkdiag2.Data, batch, 2, 8, 8, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4);
 
         // input gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t5, dt5, Factors0Blkdiag2.Data, factors0Blkdiag2Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t5, dt5, Factors0Blkdiag2.Data, factors0Blkdiag2Gradient, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
         // and weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt5
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt5, t4, dt4, Factors0Blkdiag1.Data, factors0Blkdiag1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt5, t4, dt4, Factors0Blkdiag1.Data, factors0Blkdiag1Gradient, batch, 4, 4, 4);
 
         // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8, from the same pass over dt4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Factors1Blkdiag2.Data, factors1Blkdiag2Gradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Factors1Blkdiag2.Data, factors1Blkdiag2Gradient, batch, 2, 8, 8, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
         // and weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Blkdiag1.Data, factors1Blkdiag1Gradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Blkdiag1.Data, factors1Blkdiag1Gradient, batch, 2, 8, 8);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1683,49 +1660,49 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Deep"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 2 groups of 8x8: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 2 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true, PadB: true);
 
-        // Block matmul, 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 2), B: new(64, 1, 8), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 2), B: new(64, 1, 8), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded): 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(1, 16, 2), B: new(64, 8, 1), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(1, 16, 2), B: new(64, 8, 1), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true);
 
-        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(1, 2, 16), B: new(1, 16, 2), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 2 groups of 8x8, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(1, 2, 16), B: new(1, 16, 2), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 2 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 2 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true);
 
-        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 2 groups of 8x8, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Deep layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 16, 16, "Deep.Gpu")
+            : base(accelerator, layer, 4, "Deep.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
@@ -1735,7 +1712,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -1756,7 +1733,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
@@ -1833,7 +1810,7 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
     /// <inheritdoc/>
     public long FlopsPerRow => 168;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 72;
 
     /// <inheritdoc/>
@@ -1846,9 +1823,7 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
     public global::StructMat.Runtime.Parameter Factors1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1858,10 +1833,7 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -1874,18 +1846,18 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
 
         // factors.1 (dense): W [12, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12);
 
         // factors.0 (blockdiag): 3 blocks of 2x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 3, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 3, 2, 4);
     }
 
     /// <inheritdoc/>
@@ -1899,26 +1871,26 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> factors0WeightGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
         var dt1 = slot1.Slice(0, batch * 12);
 
         // factors.1 (dense): W [12, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12);
 
         // input gradient of factors.0 (blockdiag): 3 blocks of 2x4
         // and weight gradient of factors.0 (blockdiag): 3 blocks of 2x4, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 3, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 3, 2, 4);
 
         // input gradient of factors.1 (dense): W [12, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 12, 12);
     }
 
     /// <summary>The dense weight [6, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1977,24 +1949,24 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.FrozenFactor"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
 
-        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 12x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 3 groups of 2x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(2, 6, 1), B: new(8, 4, 1), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 2, Groups: 3, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 3 groups of 2x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(2, 6, 1), B: new(8, 4, 1), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 2, Groups: 3, Tile: new(64, 4, 2), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 12x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 12x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.FrozenFactor layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 6, "FrozenFactor.Gpu")
+            : base(accelerator, layer, 2, "FrozenFactor.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel1",
@@ -2008,7 +1980,7 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
@@ -2022,7 +1994,7 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);

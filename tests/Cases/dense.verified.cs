@@ -49,7 +49,7 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 96;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -62,9 +62,8 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -74,10 +73,7 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -86,7 +82,7 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
 
         // dense: W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 8, 12);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 8);
@@ -103,7 +99,7 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
 
         // input gradient of dense: W [8, 12]
         // and weight gradient of dense: W [8, 12], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 8, 12);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -160,24 +156,24 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.DenseBias"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel2;
 
-        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), PadA: true);
 
-        // Weight gradient, 1 groups of 8x12, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 8x12, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.DenseBias layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "DenseBias.Gpu")
+            : base(accelerator, layer, 1, "DenseBias.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _biasKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DenseBias.BiasKernel1",

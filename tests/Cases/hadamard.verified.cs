@@ -103,7 +103,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
     /// <inheritdoc/>
     public long FlopsPerRow => 216;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -125,9 +125,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
     public global::StructMat.Runtime.Parameter Terms1Hadamard1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// A hadamard beside a frozen base starts at zero: its right operand's <c>lora_A</c> (PEFT LoHa's <c>hada_w2_b</c>) is zero.
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -141,10 +139,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -157,15 +152,15 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         var t2 = slot0.Slice(0, batch * 8);
 
         // terms.0 (dense): W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 12);
 
         // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x)
         global::StructMat.Runtime.Kernels.HadamardKernels.Apply(x, t2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, batch, 12, 8, 2, 3, accumulate: false);
@@ -185,7 +180,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -193,7 +188,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         global::System.Span<float> terms1Hadamard0LoraBGradient = gradients[2];
         global::System.Span<float> terms1Hadamard1LoraAGradient = gradients[3];
         global::System.Span<float> terms1Hadamard1LoraBGradient = gradients[4];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         var dt2 = slot0.Slice(0, batch * 8);
 
@@ -216,7 +211,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard1LoraBGradient, target: 3, batch, 12, 8, 2, 3);
 
         // input gradient of terms.0 (dense): W [8, 12]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 12, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -270,7 +265,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Loha"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
@@ -278,14 +273,14 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel2;
 
-        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x12; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Loha layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "Loha.Gpu")
+            : base(accelerator, layer, 1, "Loha.Gpu")
         {
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -300,7 +295,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 12]
@@ -316,7 +311,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var dt2 = slot0.SubView(0, batch * 8);
             // gradient of terms.1 (scale): times 2
@@ -381,7 +376,7 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
     /// <inheritdoc/>
     public long FlopsPerRow => 64;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 64;
 
     /// <inheritdoc/>
@@ -403,9 +398,8 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -418,10 +412,7 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
@@ -508,7 +499,7 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.HadamardAlone"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
@@ -516,7 +507,7 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel1;
 
         internal Gpu(global::StructMat.Tests.Cases.HadamardAlone layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 8, 8, "HadamardAlone.Gpu")
+            : base(accelerator, layer, 1, "HadamardAlone.Gpu")
         {
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _biasKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.HadamardAlone.BiasKernel0",
@@ -600,7 +591,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
     /// <inheritdoc/>
     public long FlopsPerRow => 60;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 60;
 
     /// <inheritdoc/>
@@ -622,9 +613,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
     public global::StructMat.Runtime.Parameter Factors1Hadamard1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -637,10 +626,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
     /// <inheritdoc/>
@@ -653,10 +639,10 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t1 = slot0.Slice(0, batch * 4);
 
@@ -664,7 +650,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         global::StructMat.Runtime.Kernels.HadamardKernels.Apply(x, t1, Factors1Hadamard0LoraA.Data, Factors1Hadamard0LoraB.Data, Factors1Hadamard1LoraA.Data, Factors1Hadamard1LoraB.Data, batch, 6, 4, 1, 2, accumulate: false);
 
         // factors.0 (dense): W [10, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 10, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 10, 4);
     }
 
     /// <inheritdoc/>
@@ -678,7 +664,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -687,7 +673,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         global::System.Span<float> factors1Hadamard0LoraBGradient = gradients[2];
         global::System.Span<float> factors1Hadamard1LoraAGradient = gradients[3];
         global::System.Span<float> factors1Hadamard1LoraBGradient = gradients[4];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t1 = slot0.Slice(0, batch * 4);
@@ -698,7 +684,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
 
         // input gradient of factors.0 (dense): W [10, 4]
         // and weight gradient of factors.0 (dense): W [10, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 1, 10, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 1, 10, 4);
 
         // input gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
         global::StructMat.Runtime.Kernels.HadamardKernels.ApplyTransposed(dt1, dx, Factors1Hadamard0LoraA.Data, Factors1Hadamard0LoraB.Data, Factors1Hadamard1LoraA.Data, Factors1Hadamard1LoraB.Data, batch, 6, 4, 1, 2, accumulate: false);
@@ -751,23 +737,23 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.HadamardShaped"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 10x4: 64 x 16 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,312 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(40, 1, 4), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 10x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(40, 1, 4), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 4, Groups: 1, Tile: new(64, 16, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 10x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 10 per step over the block's 10 outputs, 2,760 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(10, 10, 1), B: new(40, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 10, Groups: 1, Tile: new(64, 4, 10), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 10x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(10, 10, 1), B: new(40, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 10, Groups: 1, Tile: new(64, 4, 10), PadA: true);
 
-        // Weight gradient, 1 groups of 10x4, summed over the batch: 16 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient2 = new(A: new(10, 1, 10), B: new(4, 4, 1), C: new(40, 4, 1), Rows: 10, Cols: 4, K: 0, Groups: 1, Tile: new(16, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 10x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient2 = new(A: new(10, 1, 10), B: new(4, 4, 1), C: new(40, 4, 1), Rows: 10, Cols: 4, K: 0, Groups: 1, Tile: new(16, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.HadamardShaped layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 6, 10, "HadamardShaped.Gpu")
+            : base(accelerator, layer, 2, "HadamardShaped.Gpu")
         {
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -778,7 +764,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t1 = slot0.SubView(0, batch * 4);
             // factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
@@ -792,7 +778,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t1 = slot0.SubView(0, batch * 4);
@@ -861,7 +847,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
     /// <inheritdoc/>
     public long FlopsPerRow => 84;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 144;
 
     /// <inheritdoc/>
@@ -883,9 +869,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
     public global::StructMat.Runtime.Parameter Kron1Hadamard1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -898,10 +882,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -914,10 +895,10 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
@@ -931,7 +912,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
 
         // kron.0 (dense): W [3, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 3, 3);
 
         // kron: view as (4, 3) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 4, 3, accumulate: false);
@@ -948,7 +929,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -957,7 +938,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         global::System.Span<float> kron1Hadamard0LoraBGradient = gradients[2];
         global::System.Span<float> kron1Hadamard1LoraAGradient = gradients[3];
         global::System.Span<float> kron1Hadamard1LoraBGradient = gradients[4];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
@@ -978,7 +959,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
 
         // input gradient of kron.0 (dense): W [3, 3]
         // and weight gradient of kron.0 (dense): W [3, 3], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 3);
 
         // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 3, accumulate: false);
@@ -1095,7 +1076,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronHadamard"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
@@ -1106,7 +1087,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
         internal Gpu(global::StructMat.Tests.Cases.KronHadamard layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 12, "KronHadamard.Gpu")
+            : base(accelerator, layer, 3, "KronHadamard.Gpu")
         {
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
             _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronHadamard.TransposeKernel0",
@@ -1126,7 +1107,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
@@ -1147,7 +1128,7 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);

@@ -124,7 +124,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
     /// <inheritdoc/>
     public long FlopsPerRow => 84;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 144;
 
     /// <inheritdoc/>
@@ -140,9 +140,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
     public global::StructMat.Runtime.Parameter Kron1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -153,10 +151,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -169,10 +164,10 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 6);
@@ -181,16 +176,16 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         var t4 = slot1.Slice(0, batch * 12);
 
         // kron.1 (lowrank): down-projection A [2, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1LoraA.Data, batch * 3, 1, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1LoraA.Data, batch * 3, 1, 2, 4);
 
         // kron.1 (lowrank): up-projection B [4, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Kron1LoraB.Data, batch * 3, 1, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Kron1LoraB.Data, batch * 3, 1, 4, 2);
 
         // kron: view as (3, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
 
         // kron.0 (dense): W [3, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Kron0Weight.Data, batch * 4, 1, 3, 3);
 
         // kron: view as (4, 3) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, y, batch, 4, 3, accumulate: false);
@@ -207,14 +202,14 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> kron0WeightGradient = gradients[0];
         global::System.Span<float> kron1LoraBGradient = gradients[2];
         global::System.Span<float> kron1LoraAGradient = gradients[1];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
@@ -228,10 +223,10 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         var dt1 = slot2.Slice(0, batch * 6);
 
         // kron.1 (lowrank): down-projection A [2, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1LoraA.Data, batch * 3, 1, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1LoraA.Data, batch * 3, 1, 2, 4);
 
         // kron.1 (lowrank): up-projection B [4, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Kron1LoraB.Data, batch * 3, 1, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Kron1LoraB.Data, batch * 3, 1, 4, 2);
 
         // kron: view as (3, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
@@ -241,18 +236,18 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
 
         // input gradient of kron.0 (dense): W [3, 3]
         // and weight gradient of kron.0 (dense): W [3, 3], from the same pass over dt4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 3);
 
         // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
 
         // input gradient of kron.1 (lowrank): up-projection B [4, 2]
         // and weight gradient of kron.1 (lowrank): up-projection B [4, 2], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Kron1LoraB.Data, kron1LoraBGradient, batch * 3, 1, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Kron1LoraB.Data, kron1LoraBGradient, batch * 3, 1, 4, 2);
 
         // input gradient of kron.1 (lowrank): down-projection A [2, 4]
         // and weight gradient of kron.1 (lowrank): down-projection A [2, 4], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1LoraA.Data, kron1LoraAGradient, batch * 3, 1, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1LoraA.Data, kron1LoraAGradient, batch * 3, 1, 2, 4);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -399,7 +394,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronDenseLowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -413,14 +408,14 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
 
-        // Block matmul, 1 groups of 4x2: 64 x 4 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 560 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(8, 1, 2), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 2, Groups: 1, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x2.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(8, 1, 2), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 2, Groups: 1, Tile: new(64, 4, 2), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(8, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 2, Groups: 1, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(8, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 2, Groups: 1, Tile: new(64, 4, 2), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronDenseLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 12, "KronDenseLowRank.Gpu")
+            : base(accelerator, layer, 4, "KronDenseLowRank.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel0",
@@ -448,7 +443,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 6);
@@ -472,7 +467,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
@@ -551,7 +546,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
     /// <inheritdoc/>
     public long FlopsPerRow => 64;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 120;
 
     /// <inheritdoc/>
@@ -567,9 +562,8 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -580,10 +574,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).</summary>
     /// <inheritdoc/>
@@ -596,10 +587,10 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t1 = slot0.Slice(0, batch * 8);
@@ -607,13 +598,13 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         var t3 = slot0.Slice(0, batch * 12);
 
         // kron.1 (dense): W [4, 5]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 2, 1, 4, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 2, 1, 4, 5);
 
         // kron: view as (2, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 2, 4, accumulate: false);
 
         // kron.0 (dense): W [3, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 3, 2);
 
         // kron: view as (4, 3) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 4, 3, accumulate: false);
@@ -633,14 +624,14 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> biasGradient = gradients[2];
         global::System.Span<float> kron0WeightGradient = gradients[0];
         global::System.Span<float> kron1WeightGradient = gradients[1];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
@@ -651,7 +642,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         var dt1 = slot0.Slice(0, batch * 8);
 
         // kron.1 (dense): W [4, 5]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 2, 1, 4, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 2, 1, 4, 5);
 
         // kron: view as (2, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 2, 4, accumulate: false);
@@ -664,14 +655,14 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
 
         // input gradient of kron.0 (dense): W [3, 2]
         // and weight gradient of kron.0 (dense): W [3, 2], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 2);
 
         // gradient of kron: view as (2, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 2, accumulate: false);
 
         // input gradient of kron.1 (dense): W [4, 5]
         // and weight gradient of kron.1 (dense): W [4, 5], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 2, 1, 4, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 2, 1, 4, 5);
     }
 
     /// <summary>The dense weight [12, 10] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -814,7 +805,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronRectangular"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -828,17 +819,17 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel9;
 
-        // Block matmul, 1 groups of 4x5: 64 x 4 tiles of output (batch rows x outputs of one block), 5 per step over the block's 5 inputs, 1,400 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(5, 5, 1), B: new(20, 1, 5), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 5, Groups: 1, Tile: new(64, 4, 5), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x5.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(5, 5, 1), B: new(20, 1, 5), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 5, Groups: 1, Tile: new(64, 4, 5), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x5: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,168 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(4, 4, 1), B: new(20, 5, 1), C: new(5, 5, 1), Rows: 0, Cols: 5, K: 4, Groups: 1, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x5.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(4, 4, 1), B: new(20, 5, 1), C: new(5, 5, 1), Rows: 0, Cols: 5, K: 4, Groups: 1, Tile: new(64, 8, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x5, summed over the batch: 4 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 768 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(4, 1, 4), B: new(5, 5, 1), C: new(20, 5, 1), Rows: 4, Cols: 5, K: 0, Groups: 1, Tile: new(4, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x5, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(4, 1, 4), B: new(5, 5, 1), C: new(20, 5, 1), Rows: 4, Cols: 5, K: 0, Groups: 1, Tile: new(4, 8, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronRectangular layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 10, 12, "KronRectangular.Gpu")
+            : base(accelerator, layer, 3, "KronRectangular.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel1",
@@ -866,7 +857,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
@@ -889,7 +880,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
@@ -962,7 +953,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
     /// <inheritdoc/>
     public long FlopsPerRow => 384;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 2304;
 
     /// <inheritdoc/>
@@ -981,9 +972,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
     public global::StructMat.Runtime.Parameter Kron1Blkdiag2 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -995,10 +984,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 48]).</summary>
     /// <inheritdoc/>
@@ -1011,10 +997,10 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 48);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 48);
         var t1 = slot0.Slice(0, batch * 48);
@@ -1026,22 +1012,22 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         var t9 = slot0.Slice(0, batch * 48);
 
         // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2);
 
         // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // kron: view as (12, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch, 12, 4, accumulate: false);
 
         // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2);
 
         // kron.0 (kron): view as (2, 6) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 4, 2, 6, accumulate: false);
 
         // kron.0.kron.0 (dense): W [2, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Kron0Kron0Weight.Data, batch * 24, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Kron0Kron0Weight.Data, batch * 24, 1, 2, 2);
 
         // kron.0 (kron): view as (6, 2) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t8, t9, batch * 4, 6, 2, accumulate: false);
@@ -1061,7 +1047,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -1069,7 +1055,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         global::System.Span<float> kron0Kron1WeightGradient = gradients[1];
         global::System.Span<float> kron1Blkdiag2Gradient = gradients[3];
         global::System.Span<float> kron1Blkdiag1Gradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 48);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 48);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 48);
@@ -1089,16 +1075,16 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         var dt1 = slot1.Slice(0, batch * 48);
 
         // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2);
 
         // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // kron: view as (12, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch, 12, 4, accumulate: false);
 
         // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2);
 
         // kron.0 (kron): view as (2, 6) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 4, 2, 6, accumulate: false);
@@ -1111,25 +1097,25 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
 
         // input gradient of kron.0.kron.0 (dense): W [2, 2]
         // and weight gradient of kron.0.kron.0 (dense): W [2, 2], from the same pass over dt8
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt8, t7, dt7, Kron0Kron0Weight.Data, kron0Kron0WeightGradient, batch * 24, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt8, t7, dt7, Kron0Kron0Weight.Data, kron0Kron0WeightGradient, batch * 24, 1, 2, 2);
 
         // gradient of kron.0 (kron): view as (2, 6) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt7, dt6, batch * 4, 6, 2, accumulate: false);
 
         // input gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2
         // and weight gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2, from the same pass over dt6
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Kron0Kron1Weight.Data, kron0Kron1WeightGradient, batch * 8, 3, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Kron0Kron1Weight.Data, kron0Kron1WeightGradient, batch * 8, 3, 2, 2);
 
         // gradient of kron: view as (12, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt5, dt4, batch, 4, 12, accumulate: false);
 
         // input gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2, from the same pass over dt4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Kron1Blkdiag2.Data, kron1Blkdiag2Gradient, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Kron1Blkdiag2.Data, kron1Blkdiag2Gradient, batch * 12, 2, 2, 2, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
         // and weight gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Blkdiag1.Data, kron1Blkdiag1Gradient, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Blkdiag1.Data, kron1Blkdiag1Gradient, batch * 12, 2, 2, 2);
     }
 
     /// <summary>The dense weight [48, 48] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1367,7 +1353,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronNested"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -1388,7 +1374,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel15;
 
         internal Gpu(global::StructMat.Tests.Cases.KronNested layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 5, 48, 48, "KronNested.Gpu")
+            : base(accelerator, layer, 5, "KronNested.Gpu")
         {
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -1429,7 +1415,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 48);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 48);
             var t1 = slot0.SubView(0, batch * 48);
@@ -1462,7 +1448,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 48);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 48);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 48);
@@ -1553,7 +1539,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
     /// <inheritdoc/>
     public long FlopsPerRow => 228;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 144;
 
     /// <inheritdoc/>
@@ -1569,9 +1555,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
     public global::StructMat.Runtime.Parameter Terms1Kron1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1582,10 +1566,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -1598,10 +1579,10 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t2 = slot0.Slice(0, batch * 12);
@@ -1609,16 +1590,16 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         var t4 = slot0.Slice(0, batch * 12);
 
         // terms.0 (dense): W [12, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 12, 12);
 
         // terms.1.kron.1 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4);
 
         // terms.1 (kron): view as (3, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
 
         // terms.1.kron.0 (dense): W [3, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Kron0Weight.Data, batch * 4, 1, 3, 3);
 
         // terms.1 (kron): view as (4, 3) and transpose back (accumulating)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, y, batch, 4, 3, accumulate: true);
@@ -1635,13 +1616,13 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1Kron0WeightGradient = gradients[1];
         global::System.Span<float> terms1Kron1WeightGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
@@ -1652,7 +1633,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         var dt2 = slot0.Slice(0, batch * 12);
 
         // terms.1.kron.1 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4);
 
         // terms.1 (kron): view as (3, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
@@ -1662,17 +1643,17 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
 
         // input gradient of terms.1.kron.0 (dense): W [3, 3]
         // and weight gradient of terms.1.kron.0 (dense): W [3, 3], from the same pass over dt4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Terms1Kron0Weight.Data, terms1Kron0WeightGradient, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Terms1Kron0Weight.Data, terms1Kron0WeightGradient, batch * 4, 1, 3, 3);
 
         // gradient of terms.1 (kron): view as (3, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
 
         // input gradient of terms.1.kron.1 (dense): W [4, 4]
         // and weight gradient of terms.1.kron.1 (dense): W [4, 4], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1Kron1Weight.Data, terms1Kron1WeightGradient, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1Kron1Weight.Data, terms1Kron1WeightGradient, batch * 3, 1, 4, 4);
 
         // input gradient of terms.0 (dense): W [12, 12]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 12, 12, accumulate: true);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1783,7 +1764,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.LoKr"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -1794,23 +1775,23 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel7;
 
-        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 12x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 12x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.LoKr layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 12, 12, "LoKr.Gpu")
+            : base(accelerator, layer, 3, "LoKr.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel2",
@@ -1832,7 +1813,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t2 = slot0.SubView(0, batch * 12);
@@ -1855,7 +1836,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
@@ -1929,7 +1910,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
     /// <inheritdoc/>
     public long FlopsPerRow => 264;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 576;
 
     /// <inheritdoc/>
@@ -1945,9 +1926,8 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
     public global::StructMat.Runtime.Parameter Kron1Factors1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Diagonals start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1958,10 +1938,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).</summary>
     /// <inheritdoc/>
@@ -1974,10 +1951,10 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
@@ -1987,7 +1964,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         var t5 = slot0.Slice(0, batch * 24);
 
         // kron.1.factors.1 (dense): W [6, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6);
 
         // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, t2, ShuffleMap6, batch * 4, 6, accumulate: false);
@@ -2016,14 +1993,14 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> kron0Factors0HraUGradient = gradients[0];
         global::System.Span<float> kron0Factors1DiagGradient = gradients[1];
         global::System.Span<float> kron1Factors1WeightGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 24);
@@ -2039,7 +2016,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         var dt1 = slot1.Slice(0, batch * 24);
 
         // kron.1.factors.1 (dense): W [6, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6);
 
         // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, t2, ShuffleMap6, batch * 4, 6, accumulate: false);
@@ -2073,7 +2050,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
 
         // input gradient of kron.1.factors.1 (dense): W [6, 6]
         // and weight gradient of kron.1.factors.1 (dense): W [6, 6], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Factors1Weight.Data, kron1Factors1WeightGradient, batch * 4, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Factors1Weight.Data, kron1Factors1WeightGradient, batch * 4, 1, 6, 6);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2165,7 +2142,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronStructured"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap6;
@@ -2178,17 +2155,17 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
 
-        // Block matmul, 1 groups of 6x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 6x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,752 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 6x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), PadA: true);
 
-        // Weight gradient, 1 groups of 6x6, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(6, 1, 6), B: new(6, 6, 1), C: new(36, 6, 1), Rows: 6, Cols: 6, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 6x6, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(6, 1, 6), B: new(6, 6, 1), C: new(36, 6, 1), Rows: 6, Cols: 6, K: 0, Groups: 1, Tile: new(8, 8, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronStructured layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 7, 24, 24, "KronStructured.Gpu")
+            : base(accelerator, layer, 7, "KronStructured.Gpu")
         {
             _shuffleMap6 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap6);
             _shuffleMap6Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap6Inverse);
@@ -2211,7 +2188,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
@@ -2238,7 +2215,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 24);
@@ -2327,7 +2304,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
     /// <inheritdoc/>
     public long FlopsPerRow => 220;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -2349,9 +2326,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -2364,10 +2339,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -2380,10 +2352,10 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
@@ -2393,25 +2365,25 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         var t6 = slot0.Slice(0, batch * 2);
 
         // terms.0.factors.1.kron.1 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4);
 
         // terms.0.factors.1 (kron): view as (3, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
 
         // terms.0.factors.1.kron.0 (dense): W [3, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3);
 
         // terms.0.factors.1 (kron): view as (4, 3) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch, 4, 3, accumulate: false);
 
         // terms.0.factors.0 (dense): W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, y, Terms0Factors0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, y, Terms0Factors0Weight.Data, batch, 1, 8, 12);
 
         // terms.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12);
 
         // terms.1 (lowrank): up-projection B [8, 2]; scaled by 0.5f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, y, Terms1LoraB.Data, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, y, Terms1LoraB.Data, batch, 1, 8, 2, alpha: 0.5f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -2425,7 +2397,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -2434,7 +2406,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         global::System.Span<float> terms0Factors0WeightGradient = gradients[0];
         global::System.Span<float> terms0Factors1Kron0WeightGradient = gradients[1];
         global::System.Span<float> terms0Factors1Kron1WeightGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
@@ -2451,45 +2423,45 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         var dt1 = slot1.Slice(0, batch * 12);
 
         // terms.0.factors.1.kron.1 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4);
 
         // terms.0.factors.1 (kron): view as (3, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
 
         // terms.0.factors.1.kron.0 (dense): W [3, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3);
 
         // terms.0.factors.1 (kron): view as (4, 3) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch, 4, 3, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12);
 
         // input gradient of terms.1 (lowrank): up-projection B [8, 2]; scaled by 0.5f
         // and weight gradient of terms.1 (lowrank): up-projection B [8, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 2, alpha: 0.5f);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt6
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12);
 
         // input gradient of terms.0.factors.0 (dense): W [8, 12]
         // and weight gradient of terms.0.factors.0 (dense): W [8, 12], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms0Factors0Weight.Data, terms0Factors0WeightGradient, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms0Factors0Weight.Data, terms0Factors0WeightGradient, batch, 1, 8, 12);
 
         // gradient of terms.0.factors.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt4, dt3, batch, 3, 4, accumulate: false);
 
         // input gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
         // and weight gradient of terms.0.factors.1.kron.0 (dense): W [3, 3], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Terms0Factors1Kron0Weight.Data, terms0Factors1Kron0WeightGradient, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Terms0Factors1Kron0Weight.Data, terms0Factors1Kron0WeightGradient, batch * 4, 1, 3, 3);
 
         // gradient of terms.0.factors.1 (kron): view as (3, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 3, accumulate: false);
 
         // input gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]; accumulating
         // and weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Kron1Weight.Data, terms0Factors1Kron1WeightGradient, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Kron1Weight.Data, terms0Factors1Kron1WeightGradient, batch * 3, 1, 4, 4, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2650,7 +2622,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronInContext"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -2664,32 +2636,32 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel13;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
 
-        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x2; scaled by 0.5f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul6 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 0.5f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x2; scaled by 0.5f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul6 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 0.5f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), PadA: true);
 
-        // Weight gradient, 1 groups of 8x12, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient12 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 8x12, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient12 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed15 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x4; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed15 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Accumulate: true, PadA: true);
 
-        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient16 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient16 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronInContext layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 8, "KronInContext.Gpu")
+            : base(accelerator, layer, 4, "KronInContext.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel1",
@@ -2717,7 +2689,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
@@ -2746,7 +2718,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);

@@ -130,7 +130,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 1;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 1;
 
     /// <inheritdoc/>
@@ -143,9 +143,8 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -155,10 +154,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
     /// <inheritdoc/>
@@ -167,7 +163,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 1, 1);
 
         // dense: W [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 1);
@@ -184,7 +180,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
 
         // input gradient of dense: W [1, 1]
         // and weight gradient of dense: W [1, 1], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -278,7 +274,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OneDense"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -288,7 +284,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
         internal Gpu(global::StructMat.Tests.Cases.OneDense layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 1, 1, "OneDense.Gpu")
+            : base(accelerator, layer, 1, "OneDense.Gpu")
         {
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -362,7 +358,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
     /// <inheritdoc/>
     public long FlopsPerRow => 2;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 1;
 
     /// <inheritdoc/>
@@ -375,9 +371,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
     public global::StructMat.Runtime.Parameter LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -387,10 +381,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
     /// <inheritdoc/>
@@ -403,18 +394,18 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
 
         // lowrank: down-projection A [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1);
 
         // lowrank: up-projection B [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, LoraB.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, LoraB.Data, batch, 1, 1, 1);
     }
 
     /// <inheritdoc/>
@@ -428,28 +419,28 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> loraBGradient = gradients[1];
         global::System.Span<float> loraAGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var dt1 = slot1.Slice(0, batch * 1);
 
         // lowrank: down-projection A [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1);
 
         // input gradient of lowrank: up-projection B [1, 1]
         // and weight gradient of lowrank: up-projection B [1, 1], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, LoraB.Data, loraBGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, LoraB.Data, loraBGradient, batch, 1, 1, 1);
 
         // input gradient of lowrank: down-projection A [1, 1]
         // and weight gradient of lowrank: down-projection A [1, 1], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, LoraA.Data, loraAGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, LoraA.Data, loraAGradient, batch, 1, 1, 1);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -526,7 +517,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OneLowRank"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -534,7 +525,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
 
         internal Gpu(global::StructMat.Tests.Cases.OneLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 1, 1, "OneLowRank.Gpu")
+            : base(accelerator, layer, 2, "OneLowRank.Gpu")
         {
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -549,7 +540,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // lowrank: down-projection A [1, 1]
@@ -563,7 +554,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
@@ -615,7 +606,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 1;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 1;
 
     /// <inheritdoc/>
@@ -625,9 +616,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -636,10 +625,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
     /// <inheritdoc/>
@@ -648,7 +634,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 1, 1);
 
         // blockdiag: 1 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1);
     }
 
     /// <inheritdoc/>
@@ -659,7 +645,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
 
         // input gradient of blockdiag: 1 blocks of 1x1
         // and weight gradient of blockdiag: 1 blocks of 1x1, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -734,7 +720,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OneBlocks"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -742,7 +728,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
 
         internal Gpu(global::StructMat.Tests.Cases.OneBlocks layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 1, 1, "OneBlocks.Gpu")
+            : base(accelerator, layer, 1, "OneBlocks.Gpu")
         {
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -808,7 +794,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
     /// <inheritdoc/>
     public long FlopsPerRow => 2;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 1;
 
     /// <inheritdoc/>
@@ -821,9 +807,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
     public global::StructMat.Runtime.Parameter Blkdiag2 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -833,10 +817,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
     /// <inheritdoc/>
@@ -849,18 +830,18 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
 
         // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1);
 
         // monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 1, 1, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
     }
 
     /// <inheritdoc/>
@@ -874,28 +855,28 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> blkdiag2Gradient = gradients[1];
         global::System.Span<float> blkdiag1Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var dt1 = slot1.Slice(0, batch * 1);
 
         // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 1, 1, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
         // and weight gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 1, 1, 1);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1009,7 +990,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OneMonarch"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -1020,7 +1001,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
         internal Gpu(global::StructMat.Tests.Cases.OneMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 1, 1, "OneMonarch.Gpu")
+            : base(accelerator, layer, 2, "OneMonarch.Gpu")
         {
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -1041,7 +1022,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
@@ -1055,7 +1036,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
@@ -1115,7 +1096,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 8;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 1;
 
     /// <inheritdoc/>
@@ -1143,9 +1124,8 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Terms3Blocks { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Diagonals start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1160,10 +1140,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
     /// <inheritdoc/>
@@ -1176,10 +1153,10 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
@@ -1197,19 +1174,19 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, y, Terms0Factors0Diag.Data, batch, 1, accumulate: false);
 
         // terms.1 (btt): core 0, 1 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t4, Terms1Cores0.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t4, Terms1Cores0.Data, batch, 1, 1, 1);
 
         // terms.1 (btt): core 1, 1 blocks of 1x1; input read strided (permutation folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, y, Terms1Cores1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, y, Terms1Cores1.Data, batch, 1, 1, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, accumulate: true);
 
         // terms.2.kron.1 (dense): W [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1);
 
         // terms.2.kron.0 (dense): W [1, 1]; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, y, Terms2Kron0Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, y, Terms2Kron0Weight.Data, batch, 1, 1, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, accumulate: true);
 
         // terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms3Blocks.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms3Blocks.Data, batch, 1, 1, 1, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -1223,7 +1200,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -1234,7 +1211,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         global::System.Span<float> terms1Cores0Gradient = gradients[2];
         global::System.Span<float> terms0Factors0DiagGradient = gradients[0];
         global::System.Span<float> terms0Factors2HraUGradient = gradients[1];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 1);
@@ -1255,30 +1232,30 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, t2, ReverseMap1, batch, 1, accumulate: false);
 
         // terms.1 (btt): core 0, 1 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t4, Terms1Cores0.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t4, Terms1Cores0.Data, batch, 1, 1, 1);
 
         // terms.2.kron.1 (dense): W [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1);
 
         // input gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
         // and weight gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms3Blocks.Data, terms3BlocksGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms3Blocks.Data, terms3BlocksGradient, batch, 1, 1, 1);
 
         // input gradient of terms.2.kron.0 (dense): W [1, 1]; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.2.kron.0 (dense): W [1, 1], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms2Kron0Weight.Data, terms2Kron0WeightGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms2Kron0Weight.Data, terms2Kron0WeightGradient, batch, 1, 1, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of terms.2.kron.1 (dense): W [1, 1]; accumulating
         // and weight gradient of terms.2.kron.1 (dense): W [1, 1], from the same pass over dt6
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms2Kron1Weight.Data, terms2Kron1WeightGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms2Kron1Weight.Data, terms2Kron1WeightGradient, batch, 1, 1, 1, accumulate: true);
 
         // input gradient of terms.1 (btt): core 1, 1 blocks of 1x1; input read strided (permutation folded)
         // and weight gradient of terms.1 (btt): core 1, 1 blocks of 1x1, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms1Cores1.Data, terms1Cores1Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms1Cores1.Data, terms1Cores1Gradient, batch, 1, 1, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of terms.1 (btt): core 0, 1 blocks of 1x1; accumulating
         // and weight gradient of terms.1 (btt): core 0, 1 blocks of 1x1, from the same pass over dt4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, x, dx, Terms1Cores0.Data, terms1Cores0Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, x, dx, Terms1Cores0.Data, terms1Cores0Gradient, batch, 1, 1, 1, accumulate: true);
 
         // input gradient of terms.0.factors.0 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt2, Terms0Factors0Diag.Data, batch, 1, accumulate: false);
@@ -1510,7 +1487,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OneMixed"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap1;
@@ -1532,7 +1509,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel13;
 
         internal Gpu(global::StructMat.Tests.Cases.OneMixed layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 7, 1, 1, "OneMixed.Gpu")
+            : base(accelerator, layer, 7, "OneMixed.Gpu")
         {
             _reverseMap1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap1);
             _reverseMap1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap1Inverse);
@@ -1572,7 +1549,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
@@ -1602,7 +1579,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 1);
@@ -1700,7 +1677,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
     /// <inheritdoc/>
     public long FlopsPerRow => 56;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 64;
 
     /// <inheritdoc/>
@@ -1719,9 +1696,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
     public global::StructMat.Runtime.Parameter Terms2Blkdiag2 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1733,10 +1708,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
@@ -1749,33 +1721,33 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         var t12 = slot0.Slice(0, batch * 8);
 
         // terms.0 (blockdiag): 8 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 8, 1, 1);
 
         // terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 8), batch, 8, 1, 1, accumulate: true);
 
         // terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 8, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 8, 8), batch, 8, 1, 1, accumulate: true, inputGroupXor: 1);
 
         // terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 16, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 16, 8), batch, 8, 1, 1, accumulate: true, inputGroupXor: 2);
 
         // terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 24, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 24, 8), batch, 8, 1, 1, accumulate: true, inputGroupXor: 4);
 
         // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1);
 
         // terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t12, y, Terms2Blkdiag2.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t12, y, Terms2Blkdiag2.Data, batch, 8, 1, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -1789,7 +1761,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -1797,25 +1769,25 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         global::System.Span<float> terms2Blkdiag1Gradient = gradients[2];
         global::System.Span<float> terms1BlocksGradient = gradients[1];
         global::System.Span<float> terms0WeightGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t12 = slot0.Slice(0, batch * 8);
         var dt12 = slot1.Slice(0, batch * 8);
 
         // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1);
 
         // input gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t12, dt12, Terms2Blkdiag2.Data, terms2Blkdiag2Gradient, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t12, dt12, Terms2Blkdiag2.Data, terms2Blkdiag2Gradient, batch, 8, 1, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
         // and weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1, from the same pass over dt12
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt12, x, dx, Terms2Blkdiag1.Data, terms2Blkdiag1Gradient, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt12, x, dx, Terms2Blkdiag1.Data, terms2Blkdiag1Gradient, batch, 8, 1, 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 24, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 24, 8), batch, 8, 1, 1, accumulate: true, inputGroupXor: 4);
 
         // 4 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
@@ -1825,17 +1797,17 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.CpuKernels.BlockWeightGradients(dy, x, terms1BlocksGradient, batch, 8, 1, 1, stackalloc int[] { 0, 1, 2, 4 }, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 16, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 16, 8), batch, 8, 1, 1, accumulate: true, inputGroupXor: 2);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 8, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 8, 8), batch, 8, 1, 1, accumulate: true, inputGroupXor: 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 8), batch, 8, 1, 1, accumulate: true);
 
         // input gradient of terms.0 (blockdiag): 8 blocks of 1x1; accumulating
         // and weight gradient of terms.0 (blockdiag): 8 blocks of 1x1, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms0Weight.Data, terms0WeightGradient, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms0Weight.Data, terms0WeightGradient, batch, 8, 1, 1, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2093,7 +2065,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.UnitBlocks"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
@@ -2115,7 +2087,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel16;
 
         internal Gpu(global::StructMat.Tests.Cases.UnitBlocks layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 8, 8, "UnitBlocks.Gpu")
+            : base(accelerator, layer, 2, "UnitBlocks.Gpu")
         {
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
@@ -2158,7 +2130,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var t12 = slot0.SubView(0, batch * 8);
             // terms.0 (blockdiag): 8 blocks of 1x1
@@ -2182,7 +2154,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t12 = slot0.SubView(0, batch * 8);
@@ -2256,7 +2228,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
     /// <inheritdoc/>
     public long FlopsPerRow => 13;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 6;
 
     /// <inheritdoc/>
@@ -2272,9 +2244,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
     public global::StructMat.Runtime.Parameter Terms1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -2285,10 +2255,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
     /// <inheritdoc/>
@@ -2301,21 +2268,21 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
 
         // terms.0 (lowrank): down-projection A [1, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6);
 
         // terms.0 (lowrank): up-projection B [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0LoraB.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0LoraB.Data, batch, 1, 1, 1);
 
         // terms.1 (dense): W [1, 6]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 1, 6, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -2329,33 +2296,33 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1WeightGradient = gradients[2];
         global::System.Span<float> terms0LoraBGradient = gradients[1];
         global::System.Span<float> terms0LoraAGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var dt1 = slot1.Slice(0, batch * 1);
 
         // terms.0 (lowrank): down-projection A [1, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6);
 
         // input gradient of terms.1 (dense): W [1, 6]
         // and weight gradient of terms.1 (dense): W [1, 6], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 1, 6);
 
         // input gradient of terms.0 (lowrank): up-projection B [1, 1]
         // and weight gradient of terms.0 (lowrank): up-projection B [1, 1], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 1, 1);
 
         // input gradient of terms.0 (lowrank): down-projection A [1, 6]; accumulating
         // and weight gradient of terms.0 (lowrank): down-projection A [1, 6], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 6, accumulate: true);
     }
 
     /// <summary>The dense weight [1, 6] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2465,7 +2432,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.ToOne"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -2476,14 +2443,14 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
 
-        // Transposed block matmul (input gradient), 1 groups of 1x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 1 per step over the block's 1 outputs, 292 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(1, 1, 1), B: new(6, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 1x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(1, 1, 1), B: new(6, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 1x6; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 1 per step over the block's 1 outputs, 292 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(1, 1, 1), B: new(6, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 1x6; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(1, 1, 1), B: new(6, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.ToOne layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 6, 1, "ToOne.Gpu")
+            : base(accelerator, layer, 2, "ToOne.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel0",
@@ -2505,7 +2472,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 6]
@@ -2521,7 +2488,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, 
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
@@ -2586,7 +2553,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     /// <inheritdoc/>
     public long FlopsPerRow => 14;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 6;
 
     /// <inheritdoc/>
@@ -2605,9 +2572,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     public global::StructMat.Runtime.Parameter Terms1Blkdiag2 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -2619,10 +2584,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).</summary>
     /// <inheritdoc/>
@@ -2635,25 +2597,25 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var t3 = slot0.Slice(0, batch * 1);
 
         // terms.0 (lowrank): down-projection A [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 1);
 
         // terms.0 (lowrank): up-projection B [6, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0LoraB.Data, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0LoraB.Data, batch, 1, 6, 1);
 
         // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1);
 
         // terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1Blkdiag2.Data, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1Blkdiag2.Data, batch, 1, 6, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -2667,7 +2629,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
@@ -2675,7 +2637,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         global::System.Span<float> terms1Blkdiag1Gradient = gradients[2];
         global::System.Span<float> terms0LoraBGradient = gradients[1];
         global::System.Span<float> terms0LoraAGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 1);
@@ -2685,26 +2647,26 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 1);
 
         // terms.0 (lowrank): down-projection A [1, 1]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 1);
 
         // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1);
 
         // input gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1Blkdiag2.Data, terms1Blkdiag2Gradient, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1Blkdiag2.Data, terms1Blkdiag2Gradient, batch, 1, 6, 1, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
         // and weight gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1, from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1Blkdiag1.Data, terms1Blkdiag1Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1Blkdiag1.Data, terms1Blkdiag1Gradient, batch, 1, 1, 1);
 
         // input gradient of terms.0 (lowrank): up-projection B [6, 1]
         // and weight gradient of terms.0 (lowrank): up-projection B [6, 1], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 6, 1);
 
         // input gradient of terms.0 (lowrank): down-projection A [1, 1]; accumulating
         // and weight gradient of terms.0 (lowrank): down-projection A [1, 1], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 1, accumulate: true);
     }
 
     /// <summary>The dense weight [6, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2841,7 +2803,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.FromOne"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -2854,14 +2816,14 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel9;
 
-        // Block matmul, 1 groups of 6x1: 64 x 8 tiles of output (batch rows x outputs of one block), 1 per step over the block's 1 inputs, 296 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 1, 1), B: new(6, 1, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x1.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 1, 1), B: new(6, 1, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 6x1; input read strided (permutation folded), output written strided (permutation folded), accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 1 per step over the block's 1 inputs, 296 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(6, 1, 1), C: new(1, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x1; input read strided (permutation folded), output written strided (permutation folded), accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(6, 1, 1), C: new(1, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Accumulate: true, PadA: true, PadB: true);
 
         internal Gpu(global::StructMat.Tests.Cases.FromOne layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 1, 6, "FromOne.Gpu")
+            : base(accelerator, layer, 3, "FromOne.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel0",
@@ -2887,7 +2849,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t3 = slot0.SubView(0, batch * 1);
@@ -2906,7 +2868,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 1);

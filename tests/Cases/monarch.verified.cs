@@ -76,7 +76,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -92,9 +92,8 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -105,10 +104,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -121,18 +117,18 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
 
         // monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 4, 4);
 
         // monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
@@ -149,32 +145,32 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> biasGradient = gradients[2];
         global::System.Span<float> blkdiag2Gradient = gradients[1];
         global::System.Span<float> blkdiag1Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var dt1 = slot1.Slice(0, batch * 16);
 
         // monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 4, 4);
 
         // bias gradient: column sums of dy
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 4, 4, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
         // and weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 4, 4);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -232,33 +228,33 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.MonarchSquare"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
 
-        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 4 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 4 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.MonarchSquare layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 16, "MonarchSquare.Gpu")
+            : base(accelerator, layer, 2, "MonarchSquare.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchSquare.BiasKernel2",
@@ -272,7 +268,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
@@ -288,7 +284,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -349,7 +345,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     /// <inheritdoc/>
     public long FlopsPerRow => 256;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -362,9 +358,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     public global::StructMat.Runtime.Parameter Blkdiag2 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -374,10 +368,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -390,18 +381,18 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
 
         // monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 2, 8, 8);
 
         // monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 2, 8, 8, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
     }
 
     /// <inheritdoc/>
@@ -415,28 +406,28 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> blkdiag2Gradient = gradients[1];
         global::System.Span<float> blkdiag1Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var dt1 = slot1.Slice(0, batch * 16);
 
         // monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 2, 8, 8);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 2, 8, 8, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
         // and weight gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 2, 8, 8);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -476,31 +467,31 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.MonarchTwoBlocks"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 2 groups of 8x8: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 2 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true, PadB: true);
 
-        // Block matmul, 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 2), B: new(64, 1, 8), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 2), B: new(64, 1, 8), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded): 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(1, 16, 2), B: new(64, 8, 1), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(1, 16, 2), B: new(64, 8, 1), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true);
 
-        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(1, 2, 16), B: new(1, 16, 2), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 2 groups of 8x8, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(1, 2, 16), B: new(1, 16, 2), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 2 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 2 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), PadA: true);
 
-        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 2 groups of 8x8, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.MonarchTwoBlocks layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 16, "MonarchTwoBlocks.Gpu")
+            : base(accelerator, layer, 2, "MonarchTwoBlocks.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
@@ -510,7 +501,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
@@ -524,7 +515,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -583,7 +574,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 96;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 240;
 
     /// <inheritdoc/>
@@ -596,9 +587,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Blkdiag2 { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -608,10 +597,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -624,18 +610,18 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
 
         // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3);
 
         // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 4, 5, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 4, 5, 3, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
     }
 
     /// <inheritdoc/>
@@ -649,28 +635,28 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> blkdiag2Gradient = gradients[1];
         global::System.Span<float> blkdiag1Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
         var dt1 = slot1.Slice(0, batch * 12);
 
         // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 5, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 5, 3, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
         // and weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 3);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -772,7 +758,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.MonarchUp"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -782,11 +768,11 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        // Block matmul, 4 groups of 5x3; input read strided (permutation folded), output written strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 888 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 12, 4), B: new(15, 1, 3), C: new(1, 20, 4), Rows: 0, Cols: 5, K: 3, Groups: 4, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 4 groups of 5x3; input read strided (permutation folded), output written strided (permutation folded).
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 12, 4), B: new(15, 1, 3), C: new(1, 20, 4), Rows: 0, Cols: 5, K: 3, Groups: 4, Tile: new(64, 8, 3), PadA: true, PadB: true);
 
         internal Gpu(global::StructMat.Tests.Cases.MonarchUp layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 20, "MonarchUp.Gpu")
+            : base(accelerator, layer, 2, "MonarchUp.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchUp.MatMulKernel0",
@@ -806,7 +792,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
@@ -820,7 +806,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
@@ -880,7 +866,7 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
     /// <inheritdoc/>
     public long FlopsPerRow => 96;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 240;
 
     /// <inheritdoc/>
@@ -896,9 +882,8 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -909,10 +894,7 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 20]).</summary>
     /// <inheritdoc/>
@@ -925,18 +907,18 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
 
         // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 5);
 
         // monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 4, 3, 3, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
@@ -953,32 +935,32 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> biasGradient = gradients[2];
         global::System.Span<float> blkdiag2Gradient = gradients[1];
         global::System.Span<float> blkdiag1Gradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
         var dt1 = slot1.Slice(0, batch * 12);
 
         // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 5);
 
         // bias gradient: column sums of dy
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 3, 3, inLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided, outLayout: global::StructMat.Runtime.Kernels.BlockLayout.Strided);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
         // and weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 5);
     }
 
     /// <summary>The dense weight [12, 20] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1098,7 +1080,7 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.MonarchDown"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
@@ -1110,11 +1092,11 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
-        // Transposed block matmul (input gradient), 4 groups of 3x5: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 876 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(3, 12, 1), B: new(15, 5, 1), C: new(5, 20, 1), Rows: 0, Cols: 5, K: 3, Groups: 4, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 4 groups of 3x5.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(3, 12, 1), B: new(15, 5, 1), C: new(5, 20, 1), Rows: 0, Cols: 5, K: 3, Groups: 4, Tile: new(64, 8, 3), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.MonarchDown layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 20, 12, "MonarchDown.Gpu")
+            : base(accelerator, layer, 2, "MonarchDown.Gpu")
         {
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchDown.MatMulKernel0",
@@ -1138,7 +1120,7 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
@@ -1154,7 +1136,7 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);

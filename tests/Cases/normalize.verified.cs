@@ -128,7 +128,7 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
     /// <inheritdoc/>
     public long FlopsPerRow => 152;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -147,9 +147,8 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
     public global::StructMat.Runtime.Parameter Factors1Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
     /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
@@ -174,17 +173,14 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 8);
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t2 = slot1.Slice(0, batch * 2);
@@ -194,13 +190,13 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 2);
 
         // factors.1.terms.0 (dense): W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum5, Factors1Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum5, Factors1Terms0Weight.Data, batch, 1, 8, 12);
 
         // factors.1.terms.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Factors1Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Factors1Terms1LoraA.Data, batch, 1, 2, 12);
 
         // factors.1.terms.1 (lowrank): up-projection B [8, 2]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum5, Factors1Terms1LoraB.Data, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum5, Factors1Terms1LoraB.Data, batch, 1, 8, 2, alpha: 2.0f, accumulate: true);
 
         // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum5, t6, rowNorms1, batch, accumulate: false);
@@ -214,7 +210,7 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
@@ -229,13 +225,13 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 2);
 
         // factors.1.terms.0 (dense): W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum5, Factors1Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum5, Factors1Terms0Weight.Data, batch, 1, 8, 12);
 
         // factors.1.terms.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Factors1Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Factors1Terms1LoraA.Data, batch, 1, 2, 12);
 
         // factors.1.terms.1 (lowrank): up-projection B [8, 2]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum5, Factors1Terms1LoraB.Data, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum5, Factors1Terms1LoraB.Data, batch, 1, 8, 2, alpha: 2.0f, accumulate: true);
 
         // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum5, t6, rowNorms1, batch, accumulate: false);
@@ -257,14 +253,14 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
 
         // input gradient of factors.1.terms.1 (lowrank): up-projection B [8, 2]; scaled by 2.0f
         // and weight gradient of factors.1.terms.1 (lowrank): up-projection B [8, 2], from the same pass over dsum5
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum5, t2, dt2, Factors1Terms1LoraB.Data, Factors1Terms1LoraB.Gradient!, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum5, t2, dt2, Factors1Terms1LoraB.Data, Factors1Terms1LoraB.Gradient!, batch, 1, 8, 2, alpha: 2.0f);
 
         // input gradient of factors.1.terms.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of factors.1.terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Factors1Terms1LoraA.Data, Factors1Terms1LoraA.Gradient!, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Factors1Terms1LoraA.Data, Factors1Terms1LoraA.Gradient!, batch, 1, 2, 12);
 
         // input gradient of factors.1.terms.0 (dense): W [8, 12]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum5, dx, Factors1Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum5, dx, Factors1Terms0Weight.Data, batch, 1, 8, 12, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -378,7 +374,7 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Dora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
@@ -390,20 +386,20 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
 
-        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x2; scaled by 2.0f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x2; scaled by 2.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 2.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x12; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Dora layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 12, 8, "Dora.Gpu")
+            : base(accelerator, layer, 4, "Dora.Gpu")
         {
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -426,7 +422,7 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t2 = slot1.SubView(0, batch * 2);
@@ -449,7 +445,7 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
@@ -536,7 +532,7 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
     /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 64;
 
     /// <inheritdoc/>
@@ -558,9 +554,8 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
     /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
@@ -586,17 +581,14 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 8, 8);
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t1 = slot0.Slice(0, batch * 3);
@@ -606,13 +598,13 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         var rowNorms3 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Terms1Weight.Data, Factors1Terms0LoraA.Data, Factors1Terms0LoraB.Data, 1.0f, 8, 8, 3);
 
         // factors.1.terms.0 (lowrank): down-projection A [3, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Terms0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Terms0LoraA.Data, batch, 1, 3, 8);
 
         // factors.1.terms.0 (lowrank): up-projection B [8, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, sum4, Factors1Terms0LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, sum4, Factors1Terms0LoraB.Data, batch, 1, 8, 3);
 
         // factors.1.terms.1 (dense): W [8, 8]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Factors1Terms1Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Factors1Terms1Weight.Data, batch, 1, 8, 8, accumulate: true);
 
         // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum4, t5, rowNorms3, batch, accumulate: false);
@@ -629,7 +621,7 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
@@ -644,13 +636,13 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         var rowNorms3 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Terms1Weight.Data, Factors1Terms0LoraA.Data, Factors1Terms0LoraB.Data, 1.0f, 8, 8, 3);
 
         // factors.1.terms.0 (lowrank): down-projection A [3, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Terms0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Terms0LoraA.Data, batch, 1, 3, 8);
 
         // factors.1.terms.0 (lowrank): up-projection B [8, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, sum4, Factors1Terms0LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, sum4, Factors1Terms0LoraB.Data, batch, 1, 8, 3);
 
         // factors.1.terms.1 (dense): W [8, 8]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Factors1Terms1Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Factors1Terms1Weight.Data, batch, 1, 8, 8, accumulate: true);
 
         // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum4, t5, rowNorms3, batch, accumulate: false);
@@ -674,15 +666,15 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Kernels.NormalizeKernels.Gradient(dt5, sum4, Factors1Terms1Weight.Data, Factors1Terms0LoraA.Data, Factors1Terms0LoraB.Data, rowNorms3, Factors1Terms0LoraB.Gradient!, target: 1, batch);
 
         // input gradient of factors.1.terms.1 (dense): W [8, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum4, dx, Factors1Terms1Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum4, dx, Factors1Terms1Weight.Data, batch, 1, 8, 8);
 
         // input gradient of factors.1.terms.0 (lowrank): up-projection B [8, 3]
         // and weight gradient of factors.1.terms.0 (lowrank): up-projection B [8, 3], from the same pass over dsum4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum4, t1, dt1, Factors1Terms0LoraB.Data, Factors1Terms0LoraB.Gradient!, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum4, t1, dt1, Factors1Terms0LoraB.Data, Factors1Terms0LoraB.Gradient!, batch, 1, 8, 3);
 
         // input gradient of factors.1.terms.0 (lowrank): down-projection A [3, 8]; accumulating
         // and weight gradient of factors.1.terms.0 (lowrank): down-projection A [3, 8], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Terms0LoraA.Data, Factors1Terms0LoraA.Gradient!, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Terms0LoraA.Data, Factors1Terms0LoraA.Gradient!, batch, 1, 3, 8, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -812,7 +804,7 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.DoraSquare"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
@@ -826,20 +818,20 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
 
-        // Block matmul, 1 groups of 8x3: 64 x 8 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 888 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(3, 3, 1), B: new(24, 1, 3), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x3.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(3, 3, 1), B: new(24, 1, 3), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x8; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x8; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 3x8; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 876 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(3, 3, 1), B: new(24, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 3x8; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(3, 3, 1), B: new(24, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.DoraSquare layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 8, 8, "DoraSquare.Gpu")
+            : base(accelerator, layer, 4, "DoraSquare.Gpu")
         {
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -866,7 +858,7 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 3);
@@ -891,7 +883,7 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 8);
@@ -978,7 +970,7 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 54;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 36;
 
     /// <inheritdoc/>
@@ -994,9 +986,8 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1007,17 +998,14 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
     /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 6);
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t2 = slot1.Slice(0, batch * 1);
@@ -1026,13 +1014,13 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         var rowNorms0 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Terms0Weight.Data, Terms1LoraA.Data, Terms1LoraB.Data, 1.0f, 6, 6, 1);
 
         // terms.0 (dense): W [6, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Terms0Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Terms0Weight.Data, batch, 1, 6, 6);
 
         // terms.1 (lowrank): down-projection A [1, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 1, 6);
 
         // terms.1 (lowrank): up-projection B [6, 1]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Terms1LoraB.Data, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Terms1LoraB.Data, batch, 1, 6, 1, accumulate: true);
 
         // normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum4, y, rowNorms0, batch, accumulate: false);
@@ -1043,7 +1031,7 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 6);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 6);
@@ -1055,13 +1043,13 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         var rowNorms0 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Terms0Weight.Data, Terms1LoraA.Data, Terms1LoraB.Data, 1.0f, 6, 6, 1);
 
         // terms.0 (dense): W [6, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Terms0Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Terms0Weight.Data, batch, 1, 6, 6);
 
         // terms.1 (lowrank): down-projection A [1, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 1, 6);
 
         // terms.1 (lowrank): up-projection B [6, 1]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Terms1LoraB.Data, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Terms1LoraB.Data, batch, 1, 6, 1, accumulate: true);
 
         // input gradient of normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(dy, dsum4, rowNorms0, batch, accumulate: false);
@@ -1074,14 +1062,14 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
 
         // input gradient of terms.1 (lowrank): up-projection B [6, 1]
         // and weight gradient of terms.1 (lowrank): up-projection B [6, 1], from the same pass over dsum4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum4, t2, dt2, Terms1LoraB.Data, Terms1LoraB.Gradient!, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum4, t2, dt2, Terms1LoraB.Data, Terms1LoraB.Gradient!, batch, 1, 6, 1);
 
         // input gradient of terms.1 (lowrank): down-projection A [1, 6]
         // and weight gradient of terms.1 (lowrank): down-projection A [1, 6], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, Terms1LoraA.Gradient!, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, Terms1LoraA.Gradient!, batch, 1, 1, 6);
 
         // input gradient of terms.0 (dense): W [6, 6]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum4, dx, Terms0Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum4, dx, Terms0Weight.Data, batch, 1, 6, 6, accumulate: true);
     }
 
     /// <summary>The dense weight [6, 6] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1171,7 +1159,7 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Direction"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
@@ -1181,20 +1169,20 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
 
-        // Block matmul, 1 groups of 6x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 6x1; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 1 per step over the block's 1 inputs, 296 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(6, 1, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x1; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(6, 1, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 1x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 1 per step over the block's 1 outputs, 292 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(1, 1, 1), B: new(6, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 1x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(1, 1, 1), B: new(6, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 6x6; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,752 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 6x6; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Direction layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 6, 6, "Direction.Gpu")
+            : base(accelerator, layer, 3, "Direction.Gpu")
         {
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1213,7 +1201,7 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             var t2 = slot1.SubView(0, batch * 1);
@@ -1233,7 +1221,7 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 1);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 6);
@@ -1311,7 +1299,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 132;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 144;
 
     /// <inheritdoc/>
@@ -1333,9 +1321,8 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Kron1Factors1Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
     /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
@@ -1361,17 +1348,14 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 12, 12);
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t2 = slot1.Slice(0, batch * 3);
@@ -1384,13 +1368,13 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         var rowNorms2 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, 1.0f, 4, 4, 1);
 
         // kron.1.factors.1.terms.0 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4);
 
         // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Kron1Factors1Terms1LoraA.Data, batch * 3, 1, 1, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Kron1Factors1Terms1LoraA.Data, batch * 3, 1, 1, 4);
 
         // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Kron1Factors1Terms1LoraB.Data, batch * 3, 1, 4, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Kron1Factors1Terms1LoraB.Data, batch * 3, 1, 4, 1, accumulate: true);
 
         // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum4, t5, rowNorms2, batch * 3, accumulate: false);
@@ -1402,7 +1386,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch, 3, 4, accumulate: false);
 
         // kron.0 (dense): W [3, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Kron0Weight.Data, batch * 4, 1, 3, 3);
 
         // kron: view as (4, 3) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t8, y, batch, 4, 3, accumulate: false);
@@ -1413,7 +1397,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 12);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 3);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
@@ -1435,13 +1419,13 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         var rowNorms2 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, 1.0f, 4, 4, 1);
 
         // kron.1.factors.1.terms.0 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4);
 
         // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Kron1Factors1Terms1LoraA.Data, batch * 3, 1, 1, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Kron1Factors1Terms1LoraA.Data, batch * 3, 1, 1, 4);
 
         // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Kron1Factors1Terms1LoraB.Data, batch * 3, 1, 4, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Kron1Factors1Terms1LoraB.Data, batch * 3, 1, 4, 1, accumulate: true);
 
         // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum4, t5, rowNorms2, batch * 3, accumulate: false);
@@ -1457,7 +1441,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
 
         // input gradient of kron.0 (dense): W [3, 3]
         // and weight gradient of kron.0 (dense): W [3, 3], from the same pass over dt8
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt8, t7, dt7, Kron0Weight.Data, Kron0Weight.Gradient!, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt8, t7, dt7, Kron0Weight.Data, Kron0Weight.Gradient!, batch * 4, 1, 3, 3);
 
         // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt7, dt6, batch, 4, 3, accumulate: false);
@@ -1479,14 +1463,14 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
 
         // input gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
         // and weight gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1], from the same pass over dsum4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum4, t2, dt2, Kron1Factors1Terms1LoraB.Data, Kron1Factors1Terms1LoraB.Gradient!, batch * 3, 1, 4, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum4, t2, dt2, Kron1Factors1Terms1LoraB.Data, Kron1Factors1Terms1LoraB.Gradient!, batch * 3, 1, 4, 1);
 
         // input gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
         // and weight gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraA.Gradient!, batch * 3, 1, 1, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraA.Gradient!, batch * 3, 1, 1, 4);
 
         // input gradient of kron.1.factors.1.terms.0 (dense): W [4, 4]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum4, dx, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum4, dx, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4, accumulate: true);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1665,7 +1649,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronDora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
@@ -1682,20 +1666,20 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel13;
 
-        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 4x1; accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 1 per step over the block's 1 inputs, 280 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(4, 1, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 1, Groups: 1, Tile: new(64, 4, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x1; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(4, 1, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 1, Groups: 1, Tile: new(64, 4, 1), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 1x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 1 per step over the block's 1 outputs, 276 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed12 = new(A: new(1, 1, 1), B: new(4, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 1, Groups: 1, Tile: new(64, 4, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 1x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed12 = new(A: new(1, 1, 1), B: new(4, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 1, Groups: 1, Tile: new(64, 4, 1), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed14 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x4; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed14 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Accumulate: true, PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronDora layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 6, 12, 12, "KronDora.Gpu")
+            : base(accelerator, layer, 6, "KronDora.Gpu")
         {
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1728,7 +1712,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 12);
             var t2 = slot1.SubView(0, batch * 3);
@@ -1760,7 +1744,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 3);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 12);
@@ -1864,7 +1848,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
     /// <inheritdoc/>
     public long FlopsPerRow => 72;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 60;
 
     /// <inheritdoc/>
@@ -1880,9 +1864,8 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
     /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
@@ -1906,17 +1889,14 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).</summary>
     /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 10, 6);
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
         var t1 = slot0.Slice(0, batch * 6);
@@ -1925,7 +1905,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 10, 0);
 
         // factors.1 (dense): W [6, 10]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 10);
 
         // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(t1, t2, rowNorms1, batch, accumulate: false);
@@ -1942,7 +1922,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 10, 6);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 6);
@@ -1954,7 +1934,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 10, 0);
 
         // factors.1 (dense): W [6, 10]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 10);
 
         // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(t1, t2, rowNorms1, batch, accumulate: false);
@@ -1976,7 +1956,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
 
         // input gradient of factors.1 (dense): W [6, 10]
         // and weight gradient of factors.1 (dense): W [6, 10], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Weight.Data, Factors1Weight.Gradient!, batch, 1, 6, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Weight.Data, Factors1Weight.Gradient!, batch, 1, 6, 10);
     }
 
     /// <summary>The dense weight [6, 10] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2048,7 +2028,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.WeightNorm"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
@@ -2058,17 +2038,17 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel4;
 
-        // Block matmul, 1 groups of 6x10: 64 x 8 tiles of output (batch rows x outputs of one block), 10 per step over the block's 10 inputs, 2,960 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(10, 10, 1), B: new(60, 1, 10), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 10, Groups: 1, Tile: new(64, 8, 10), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x10.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(10, 10, 1), B: new(60, 1, 10), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 10, Groups: 1, Tile: new(64, 8, 10), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 6x10: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,944 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(6, 6, 1), B: new(60, 10, 1), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 6, Groups: 1, Tile: new(64, 16, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 6x10.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(6, 6, 1), B: new(60, 10, 1), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 6, Groups: 1, Tile: new(64, 16, 6), PadA: true);
 
-        // Weight gradient, 1 groups of 6x10, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(6, 1, 6), B: new(10, 10, 1), C: new(60, 10, 1), Rows: 6, Cols: 10, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 6x10, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(6, 1, 6), B: new(10, 10, 1), C: new(60, 10, 1), Rows: 6, Cols: 10, K: 0, Groups: 1, Tile: new(8, 16, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.WeightNorm layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 10, 6, "WeightNorm.Gpu")
+            : base(accelerator, layer, 3, "WeightNorm.Gpu")
         {
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -2087,7 +2067,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);
@@ -2107,7 +2087,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 6);
@@ -2178,7 +2158,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
     /// <inheritdoc/>
     public long FlopsPerRow => 48;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 36;
 
     /// <inheritdoc/>
@@ -2191,9 +2171,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
     public global::StructMat.Runtime.Parameter Factors1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
     /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
@@ -2216,17 +2194,14 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
     /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Forward(x, y, batch, 6, 6);
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
         var t1 = slot0.Slice(0, batch * 6);
@@ -2235,7 +2210,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 6, 0);
 
         // factors.1 (dense): W [6, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 6);
 
         // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(t1, t2, rowNorms1, batch, accumulate: false);
@@ -2249,7 +2224,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 6, 6);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
         var t1 = slot0.Slice(0, batch * 6);
@@ -2260,7 +2235,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 6, 0);
 
         // factors.1 (dense): W [6, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 6);
 
         // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(t1, t2, rowNorms1, batch, accumulate: false);
@@ -2275,7 +2250,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(dt2, dt1, rowNorms1, batch, accumulate: false);
 
         // input gradient of factors.1 (dense): W [6, 6]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 6, 6);
     }
 
     /// <summary>The dense weight [6, 6] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2329,7 +2304,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.FrozenDirection"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
@@ -2337,14 +2312,14 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel2;
 
-        // Block matmul, 1 groups of 6x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 6x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 6x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,752 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 6x6.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.FrozenDirection layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 6, 6, "FrozenDirection.Gpu")
+            : base(accelerator, layer, 2, "FrozenDirection.Gpu")
         {
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -2359,7 +2334,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);
@@ -2377,7 +2352,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 6);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);

@@ -145,7 +145,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
     /// <inheritdoc/>
     public long FlopsPerRow => 320;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -158,9 +158,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
     public global::StructMat.Runtime.Parameter Factors1OftR { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -171,10 +169,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -187,10 +182,10 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
 
@@ -198,7 +193,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, t1, Factors1OftR.Data, batch, 4, 4, terms: 5, accumulate: false);
 
         // factors.0 (dense): W [16, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 16, 16);
     }
 
     /// <inheritdoc/>
@@ -206,12 +201,12 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var dt1 = slot0.Slice(0, batch * 16);
 
         // input gradient of factors.0 (dense): W [16, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 16, 16);
 
         // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms) (dx_i = R_i dy_i)
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 4, 4, terms: 5, accumulate: false);
@@ -251,20 +246,20 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Oft"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 16x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 16x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 16x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 5,184 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 16x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Oft layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 16, 16, "Oft.Gpu")
+            : base(accelerator, layer, 1, "Oft.Gpu")
         {
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -275,7 +270,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms)
@@ -289,7 +284,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             var dt1 = slot0.SubView(0, batch * 16);
             // input gradient of factors.0 (dense): W [16, 16]
@@ -343,7 +338,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 144;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -356,9 +351,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Factors1OftR { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -369,10 +362,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -385,10 +375,10 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
 
@@ -396,7 +386,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, t1, Factors1OftR.Data, batch, 3, 4, terms: 0, accumulate: false);
 
         // factors.0 (dense): W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 8, 12);
     }
 
     /// <inheritdoc/>
@@ -404,12 +394,12 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 12, 8);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
 
         // input gradient of factors.0 (dense): W [8, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 8, 12);
 
         // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform) (dx_i = R_i dy_i)
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 3, 4, terms: 0, accumulate: false);
@@ -449,20 +439,20 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OftExact"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.OftExact layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 12, 8, "OftExact.Gpu")
+            : base(accelerator, layer, 1, "OftExact.Gpu")
         {
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -473,7 +463,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
@@ -487,7 +477,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [8, 12]
@@ -540,7 +530,7 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
     /// <inheritdoc/>
     public long FlopsPerRow => 64;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 64;
 
     /// <inheritdoc/>
@@ -550,9 +540,7 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
     public global::StructMat.Runtime.Parameter OftR { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -562,10 +550,7 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
@@ -615,13 +600,13 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OftTwoTerms"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
 
         internal Gpu(global::StructMat.Tests.Cases.OftTwoTerms layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 8, 8, "OftTwoTerms.Gpu")
+            : base(accelerator, layer, 1, "OftTwoTerms.Gpu")
         {
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
         }
@@ -689,7 +674,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
     /// <inheritdoc/>
     public long FlopsPerRow => 112;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 96;
 
     /// <inheritdoc/>
@@ -705,9 +690,8 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -719,10 +703,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
@@ -735,10 +716,10 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         var t1 = slot0.Slice(0, batch * 8);
 
@@ -746,7 +727,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, t1, Factors1OftR.Data, batch, 4, 2, terms: 3, accumulate: false);
 
         // factors.0 (dense): W [12, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 12, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 12, 8);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
@@ -757,7 +738,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 12);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         var dt1 = slot0.Slice(0, batch * 8);
 
@@ -765,7 +746,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
 
         // input gradient of factors.0 (dense): W [12, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 12, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 12, 8);
 
         // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms) (dx_i = R_i dy_i)
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 4, 2, terms: 3, accumulate: false);
@@ -823,7 +804,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OftThreeTerms"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
@@ -831,14 +812,14 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel2;
 
-        // Block matmul, 1 groups of 12x8: 64 x 16 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,624 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(96, 1, 8), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 12x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(96, 1, 8), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 12x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,504 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(12, 12, 1), B: new(96, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 12x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(12, 12, 1), B: new(96, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.OftThreeTerms layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 8, 12, "OftThreeTerms.Gpu")
+            : base(accelerator, layer, 1, "OftThreeTerms.Gpu")
         {
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -853,7 +834,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             // factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms)
@@ -869,7 +850,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             var dt1 = slot0.SubView(0, batch * 8);
             // bias gradient: column sums of dy
@@ -927,7 +908,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 64;
 
     /// <inheritdoc/>
@@ -946,9 +927,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Terms1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -961,10 +940,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
@@ -977,10 +953,10 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
         var t1 = slot0.Slice(0, batch * 8);
@@ -990,13 +966,13 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, t1, Terms0Factors1OftR.Data, batch, 2, 4, terms: 6, accumulate: false);
 
         // terms.0.factors.0 (lowrank): down-projection A [2, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Terms0Factors0LoraA.Data, batch, 1, 2, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Terms0Factors0LoraA.Data, batch, 1, 2, 8);
 
         // terms.0.factors.0 (lowrank): up-projection B [8, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms0Factors0LoraB.Data, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms0Factors0LoraB.Data, batch, 1, 8, 2);
 
         // terms.1 (dense): W [8, 8]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 8, 8, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -1004,7 +980,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 8, 8);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 2);
@@ -1017,18 +993,18 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, t1, Terms0Factors1OftR.Data, batch, 2, 4, terms: 6, accumulate: false);
 
         // terms.0.factors.0 (lowrank): down-projection A [2, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Terms0Factors0LoraA.Data, batch, 1, 2, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Terms0Factors0LoraA.Data, batch, 1, 2, 8);
 
         // input gradient of terms.1 (dense): W [8, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Weight.Data, batch, 1, 8, 8);
 
         // input gradient of terms.0.factors.0 (lowrank): up-projection B [8, 2]
         // and weight gradient of terms.0.factors.0 (lowrank): up-projection B [8, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms0Factors0LoraB.Data, Terms0Factors0LoraB.Gradient!, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms0Factors0LoraB.Data, Terms0Factors0LoraB.Gradient!, batch, 1, 8, 2);
 
         // input gradient of terms.0.factors.0 (lowrank): down-projection A [2, 8]
         // and weight gradient of terms.0.factors.0 (lowrank): down-projection A [2, 8], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Terms0Factors0LoraA.Data, Terms0Factors0LoraA.Gradient!, batch, 1, 2, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Terms0Factors0LoraA.Data, Terms0Factors0LoraA.Gradient!, batch, 1, 2, 8);
 
         // input gradient of terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms) (dx_i = R_i dy_i) (accumulating)
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Terms0Factors1OftR.Data, batch, 2, 4, terms: 6, accumulate: true);
@@ -1126,7 +1102,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.OftMixed"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
@@ -1136,20 +1112,20 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
-        // Block matmul, 1 groups of 8x2: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x2.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 8x8; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x8; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), PadA: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 584 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(2, 2, 1), B: new(16, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(2, 2, 1), B: new(16, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.OftMixed layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 8, 8, "OftMixed.Gpu")
+            : base(accelerator, layer, 3, "OftMixed.Gpu")
         {
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1168,7 +1144,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 8);
@@ -1188,7 +1164,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 2);
@@ -1262,7 +1238,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
     /// <inheritdoc/>
     public long FlopsPerRow => 400;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -1278,9 +1254,8 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
     public global::StructMat.Runtime.Parameter Factors2BoftR { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Diagonals start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
@@ -1293,10 +1268,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -1309,10 +1281,10 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -1334,7 +1306,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t3, t4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 64), batch, 4, 4, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // factors.1 (dense): W [16, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors1Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors1Weight.Data, batch, 1, 16, 16);
 
         // factors.0 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t5, y, Factors0Diag.Data, batch, 16, accumulate: false);
@@ -1345,7 +1317,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
@@ -1374,7 +1346,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t3, t4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 64), batch, 4, 4, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // factors.1 (dense): W [16, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors1Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors1Weight.Data, batch, 1, 16, 16);
 
         // input gradient of factors.0 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt5, Factors0Diag.Data, batch, 16, accumulate: false);
@@ -1383,7 +1355,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t5, Factors0Diag.Gradient!, batch, 16);
 
         // input gradient of factors.1 (dense): W [16, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt5, dt4, Factors1Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt5, dt4, Factors1Weight.Data, batch, 1, 16, 16);
 
         // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4 (dx_i = R_i dy_i)
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt4, dt3, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 64), batch, 4, 4, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
@@ -1467,7 +1439,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Boft"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block2;
@@ -1478,14 +1450,14 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel3;
 
-        // Block matmul, 1 groups of 16x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 16x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 16x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 5,184 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 16x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Boft layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 16, 16, "Boft.Gpu")
+            : base(accelerator, layer, 4, "Boft.Gpu")
         {
             _blockButterflyMap16Group8Block2 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block2);
             _blockButterflyMap16Group8Block2Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block2Inverse);
@@ -1504,7 +1476,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -1531,7 +1503,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
@@ -1627,7 +1599,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 300;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 192;
 
     /// <inheritdoc/>
@@ -1646,9 +1618,9 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// Diagonals start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
@@ -1662,10 +1634,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -1678,10 +1647,10 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -1715,7 +1684,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t6, t7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // factors.1 (dense): W [12, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 12, 16);
 
         // factors.0 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t8, y, Factors0Diag.Data, batch, 12, accumulate: false);
@@ -1729,7 +1698,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 12);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
@@ -1774,7 +1743,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t6, t7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // factors.1 (dense): W [12, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 12, 16);
 
         // bias gradient: column sums of dy
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
@@ -1786,7 +1755,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, Factors0Diag.Gradient!, batch, 12);
 
         // input gradient of factors.1 (dense): W [12, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt8, dt7, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt8, dt7, Factors1Weight.Data, batch, 1, 12, 16);
 
         // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt7, dt6, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
@@ -1906,7 +1875,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.BoftThree"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1;
@@ -1921,14 +1890,14 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
 
-        // Block matmul, 1 groups of 12x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(192, 1, 16), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 12x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(192, 1, 16), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 16, Groups: 1, Tile: new(64, 16, 16), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 12x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(12, 12, 1), B: new(192, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 12x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(12, 12, 1), B: new(192, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 12, Groups: 1, Tile: new(64, 16, 12), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.BoftThree layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 5, 16, 12, "BoftThree.Gpu")
+            : base(accelerator, layer, 5, "BoftThree.Gpu")
         {
             _blockButterflyMap16Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1);
             _blockButterflyMap16Group8Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1);
@@ -1953,7 +1922,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -1991,7 +1960,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
@@ -2105,7 +2074,7 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
     /// <inheritdoc/>
     public long FlopsPerRow => 32;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 64;
 
     /// <inheritdoc/>
@@ -2115,9 +2084,7 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
     public global::StructMat.Runtime.Parameter BoftR { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
@@ -2128,10 +2095,7 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
     /// <inheritdoc/>
@@ -2181,13 +2145,13 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.BoftOne"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
 
         internal Gpu(global::StructMat.Tests.Cases.BoftOne layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 1, 8, 8, "BoftOne.Gpu")
+            : base(accelerator, layer, 1, "BoftOne.Gpu")
         {
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
         }
@@ -2254,7 +2218,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
     /// <inheritdoc/>
     public long FlopsPerRow => 96;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -2267,9 +2231,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
     public global::StructMat.Runtime.Parameter Kron1OftR { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -2280,10 +2242,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -2296,10 +2255,10 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -2313,7 +2272,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 4, accumulate: false);
 
         // kron.0 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 4, 4);
 
         // kron: view as (4, 4) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 4, 4, accumulate: false);
@@ -2324,7 +2283,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
@@ -2345,7 +2304,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
 
         // input gradient of kron.0 (dense): W [4, 4]
         // and weight gradient of kron.0 (dense): W [4, 4], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, Kron0Weight.Gradient!, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, Kron0Weight.Gradient!, batch * 4, 1, 4, 4);
 
         // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 4, accumulate: false);
@@ -2402,24 +2361,24 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronOft"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
 
-        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronOft layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 16, 16, "KronOft.Gpu")
+            : base(accelerator, layer, 3, "KronOft.Gpu")
         {
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -2432,7 +2391,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -2453,7 +2412,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);
@@ -2525,7 +2484,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 128;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 256;
 
     /// <inheritdoc/>
@@ -2538,9 +2497,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Kron1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
@@ -2552,10 +2509,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -2568,10 +2522,10 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -2582,7 +2536,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         var t6 = slot1.Slice(0, batch * 16);
 
         // kron.1 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 4, 1, 4, 4);
 
         // kron: view as (4, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 4, accumulate: false);
@@ -2608,7 +2562,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 16, 16);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
@@ -2626,7 +2580,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         var dt1 = slot1.Slice(0, batch * 16);
 
         // kron.1 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 4, 1, 4, 4);
 
         // kron: view as (4, 4) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 4, accumulate: false);
@@ -2666,7 +2620,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
 
         // input gradient of kron.1 (dense): W [4, 4]
         // and weight gradient of kron.1 (dense): W [4, 4], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, Kron1Weight.Gradient!, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, Kron1Weight.Gradient!, batch * 4, 1, 4, 4);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2726,7 +2680,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronBoft"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap4Group4Block1;
@@ -2736,17 +2690,17 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel2;
 
-        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronBoft layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 4, 16, 16, "KronBoft.Gpu")
+            : base(accelerator, layer, 4, "KronBoft.Gpu")
         {
             _blockButterflyMap4Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap4Group4Block1);
             _blockButterflyMap4Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap4Group4Block1Inverse);
@@ -2763,7 +2717,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
@@ -2793,7 +2747,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 16);

@@ -192,7 +192,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
     /// <inheritdoc/>
     public long FlopsPerRow => 464;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 384;
 
     /// <inheritdoc/>
@@ -211,9 +211,8 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -243,10 +242,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -259,10 +255,10 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
 
@@ -270,10 +266,10 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16);
 
         // terms.1 (lowrank): up-projection B [24, 2]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 2, alpha: 2.0f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -287,28 +283,28 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[3];
         global::System.Span<float> terms1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
         var dt2 = slot1.Slice(0, batch * 2);
 
         // terms.1 (lowrank): down-projection A [2, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16);
 
         // input gradient of terms.1 (lowrank): up-projection B [24, 2]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [24, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 24, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 24, 2, alpha: 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 16]
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16);
 
         // input gradient of terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: true);
@@ -399,7 +395,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Qlora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
@@ -409,14 +405,14 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        // Block matmul, 1 groups of 24x2; scaled by 2.0f, accumulating: 64 x 32 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 784 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(48, 1, 2), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 2, Groups: 1, Tile: new(64, 32, 2), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 24x2; scaled by 2.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(48, 1, 2), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 2, Groups: 1, Tile: new(64, 32, 2), Alpha: 2.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Qlora layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 24, "Qlora.Gpu")
+            : base(accelerator, layer, 2, "Qlora.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -435,7 +431,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             // terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
@@ -451,7 +447,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
@@ -515,7 +511,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
     /// <inheritdoc/>
     public long FlopsPerRow => 164;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 120;
 
     /// <inheritdoc/>
@@ -534,9 +530,8 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -566,10 +561,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
     /// <inheritdoc/>
@@ -582,10 +574,10 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
 
@@ -593,10 +585,10 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 12);
 
         // terms.1 (lowrank): up-projection B [10, 2]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 10, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 10, 2, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -610,28 +602,28 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[3];
         global::System.Span<float> terms1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
         var dt2 = slot1.Slice(0, batch * 2);
 
         // terms.1 (lowrank): down-projection A [2, 12]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 12);
 
         // input gradient of terms.1 (lowrank): up-projection B [10, 2]
         // and weight gradient of terms.1 (lowrank): up-projection B [10, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 10, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 10, 2);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12);
 
         // input gradient of terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: true);
@@ -720,7 +712,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.QloraSmallGroups"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
@@ -730,14 +722,14 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        // Block matmul, 1 groups of 10x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(20, 1, 2), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 10x2; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(20, 1, 2), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 2, Groups: 1, Tile: new(64, 16, 2), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x12.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraSmallGroups layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 12, 10, "QloraSmallGroups.Gpu")
+            : base(accelerator, layer, 2, "QloraSmallGroups.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -756,7 +748,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             // terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W)
@@ -772,7 +764,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
@@ -836,7 +828,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 336;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 240;
 
     /// <inheritdoc/>
@@ -855,9 +847,8 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -887,10 +878,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 20]).</summary>
     /// <inheritdoc/>
@@ -903,10 +891,10 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
         var t2 = slot0.Slice(0, batch * 3);
 
@@ -914,10 +902,10 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [3, 20]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 20, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 20);
 
         // terms.1 (lowrank): up-projection B [12, 3]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 12, 3, alpha: 2.0f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -931,28 +919,28 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[3];
         global::System.Span<float> terms1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 3);
         var t2 = slot0.Slice(0, batch * 3);
         var dt2 = slot1.Slice(0, batch * 3);
 
         // terms.1 (lowrank): down-projection A [3, 20]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 20, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 20);
 
         // input gradient of terms.1 (lowrank): up-projection B [12, 3]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [12, 3], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 12, 3, alpha: 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [3, 20]
         // and weight gradient of terms.1 (lowrank): down-projection A [3, 20], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 20, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 20);
 
         // input gradient of terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: true);
@@ -1043,7 +1031,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Int8Lora"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
@@ -1053,14 +1041,14 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        // Block matmul, 1 groups of 12x3; scaled by 2.0f, accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 984 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(3, 3, 1), B: new(36, 1, 3), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 12x3; scaled by 2.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(3, 3, 1), B: new(36, 1, 3), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 2.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 3x20: 64 x 32 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 1,164 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(3, 3, 1), B: new(60, 20, 1), C: new(20, 20, 1), Rows: 0, Cols: 20, K: 3, Groups: 1, Tile: new(64, 32, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 3x20.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(3, 3, 1), B: new(60, 20, 1), C: new(20, 20, 1), Rows: 0, Cols: 20, K: 3, Groups: 1, Tile: new(64, 32, 3), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8Lora layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 20, 12, "Int8Lora.Gpu")
+            : base(accelerator, layer, 2, "Int8Lora.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1079,7 +1067,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             // terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
@@ -1095,7 +1083,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 3);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
@@ -1160,7 +1148,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 16880;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 16000;
 
     /// <inheritdoc/>
@@ -1182,9 +1170,8 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -1215,10 +1202,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 400]).</summary>
     /// <inheritdoc/>
@@ -1231,10 +1215,10 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
 
@@ -1242,10 +1226,10 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 400]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 400, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 400);
 
         // terms.1 (lowrank): up-projection B [40, 2]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 40, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 40, 2, accumulate: true);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 40);
@@ -1256,25 +1240,25 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
     {
         global::StructMat.Runtime.Checks.Backward(x, dy, dx, batch, 400, 40);
         using var exclusive = _backwardInUse.Enter();
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
         var dt2 = slot1.Slice(0, batch * 2);
 
         // terms.1 (lowrank): down-projection A [2, 400]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 400, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 400);
 
         // bias gradient: column sums of dy
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 40);
 
         // input gradient of terms.1 (lowrank): up-projection B [40, 2]
         // and weight gradient of terms.1 (lowrank): up-projection B [40, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, Terms1LoraB.Gradient!, batch, 1, 40, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, Terms1LoraB.Gradient!, batch, 1, 40, 2);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 400]
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 400], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, Terms1LoraA.Gradient!, batch, 1, 2, 400, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, Terms1LoraA.Gradient!, batch, 1, 2, 400);
 
         // input gradient of terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: true);
@@ -1381,7 +1365,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.QloraDeep"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
@@ -1393,14 +1377,14 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
-        // Block matmul, 1 groups of 40x2; accumulating: 64 x 64 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 1,040 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(80, 1, 2), C: new(40, 40, 1), Rows: 0, Cols: 40, K: 2, Groups: 1, Tile: new(64, 64, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 40x2; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(80, 1, 2), C: new(40, 40, 1), Rows: 0, Cols: 40, K: 2, Groups: 1, Tile: new(64, 64, 2), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x400: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 1,032 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(2, 2, 1), B: new(800, 400, 1), C: new(400, 400, 1), Rows: 0, Cols: 400, K: 2, Groups: 1, Tile: new(64, 64, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x400.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(2, 2, 1), B: new(800, 400, 1), C: new(400, 400, 1), Rows: 0, Cols: 400, K: 2, Groups: 1, Tile: new(64, 64, 2), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraDeep layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 400, 40, "QloraDeep.Gpu")
+            : base(accelerator, layer, 2, "QloraDeep.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1423,7 +1407,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             // terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W)
@@ -1441,7 +1425,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
@@ -1507,7 +1491,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 352;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 128;
 
     /// <inheritdoc/>
@@ -1526,9 +1510,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Factors1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -1558,10 +1540,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -1575,20 +1554,20 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         var t1 = slot0.Slice(0, batch * 4);
         var t2 = slot1.Slice(0, batch * 24);
 
         // factors.1 (lowrank): down-projection A [4, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 4, 16);
 
         // factors.1 (lowrank): up-projection B [24, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 24, 4);
 
         // factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(t2, y, Factors0Weight.Bytes, Factors0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
@@ -1606,13 +1585,13 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> factors1LoraBGradient = gradients[3];
         global::System.Span<float> factors1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 4);
@@ -1621,18 +1600,18 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         var dt1 = slot2.Slice(0, batch * 4);
 
         // factors.1 (lowrank): down-projection A [4, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 4, 16);
 
         // input gradient of factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dt2, Factors0Weight.Bytes, Factors0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (lowrank): up-projection B [24, 4]
         // and weight gradient of factors.1 (lowrank): up-projection B [24, 4], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1LoraB.Data, factors1LoraBGradient, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1LoraB.Data, factors1LoraBGradient, batch, 1, 24, 4);
 
         // input gradient of factors.1 (lowrank): down-projection A [4, 16]
         // and weight gradient of factors.1 (lowrank): down-projection A [4, 16], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1LoraA.Data, factors1LoraAGradient, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1LoraA.Data, factors1LoraAGradient, batch, 1, 4, 16);
     }
 
     /// <summary>The dense weight [8, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1668,32 +1647,32 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Int8Chain"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 4x16: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 4,480 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(64, 1, 16), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(64, 1, 16), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 24x4: 64 x 32 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,568 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 24x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 24x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 24 outputs, 4,416 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 24x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), PadA: true);
 
-        // Weight gradient, 1 groups of 24x4, summed over the batch: 32 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,304 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 24x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,296 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(64, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(64, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x16, summed over the batch: 4 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(16, 16, 1), C: new(64, 16, 1), Rows: 4, Cols: 16, K: 0, Groups: 1, Tile: new(4, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x16, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(16, 16, 1), C: new(64, 16, 1), Rows: 4, Cols: 16, K: 0, Groups: 1, Tile: new(4, 16, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8Chain layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 16, 8, "Int8Chain.Gpu")
+            : base(accelerator, layer, 3, "Int8Chain.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1705,7 +1684,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
             global::StructMat.Runtime.Checks.Batch(batch, 24);
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 4);
@@ -1724,7 +1703,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
             global::StructMat.Runtime.Checks.Batch(batch, 24);
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 4);
@@ -1791,7 +1770,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
     /// <inheritdoc/>
     public long FlopsPerRow => 3680;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 3072;
 
     /// <inheritdoc/>
@@ -1810,9 +1789,8 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -1842,10 +1820,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 128]).</summary>
     /// <inheritdoc/>
@@ -1858,10 +1833,10 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
@@ -1869,10 +1844,10 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 128]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 128);
 
         // terms.1 (lowrank): up-projection B [24, 4]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 4, alpha: 2.0f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -1886,28 +1861,28 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[3];
         global::System.Span<float> terms1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 128]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 128);
 
         // input gradient of terms.1 (lowrank): up-projection B [24, 4]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [24, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 24, 4, alpha: 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 128]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 128], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 128);
 
         // input gradient of terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: true);
@@ -1948,32 +1923,32 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.QloraQ"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 4x128: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 128 inputs, 4,480 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(128, 128, 1), B: new(512, 1, 128), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 128, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x128.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(128, 128, 1), B: new(512, 1, 128), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 128, Groups: 1, Tile: new(64, 4, 16), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 24x4; scaled by 2.0f, accumulating: 64 x 32 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,568 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 24x4; scaled by 2.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 2.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 24x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 24 outputs, 4,416 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 24x4; scaled by 2.0f.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, PadA: true);
 
-        // Weight gradient, 1 groups of 24x4, summed over the batch: 32 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,304 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 24x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 2.0f, Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x128: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 2,064 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(512, 128, 1), C: new(128, 128, 1), Rows: 0, Cols: 128, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x128.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(512, 128, 1), C: new(128, 128, 1), Rows: 0, Cols: 128, K: 4, Groups: 1, Tile: new(64, 64, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x128, summed over the batch: 4 x 64 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(128, 128, 1), C: new(512, 128, 1), Rows: 4, Cols: 128, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x128, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(128, 128, 1), C: new(512, 128, 1), Rows: 4, Cols: 128, K: 0, Groups: 1, Tile: new(4, 64, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 128, 24, "QloraQ.Gpu")
+            : base(accelerator, layer, 2, "QloraQ.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -1984,7 +1959,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
@@ -2000,7 +1975,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
@@ -2064,7 +2039,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
     /// <inheritdoc/>
     public long FlopsPerRow => 4608;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 4096;
 
     /// <inheritdoc/>
@@ -2083,9 +2058,8 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -2115,10 +2089,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).</summary>
     /// <inheritdoc/>
@@ -2131,10 +2102,10 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
@@ -2142,10 +2113,10 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 64]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 64);
 
         // terms.1 (lowrank): up-projection B [64, 4]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 64, 4, alpha: 2.0f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -2159,28 +2130,28 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[3];
         global::System.Span<float> terms1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 64]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 64);
 
         // input gradient of terms.1 (lowrank): up-projection B [64, 4]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [64, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 64, 4, alpha: 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 64]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 64], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 64);
 
         // input gradient of terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: true);
@@ -2221,32 +2192,32 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.QloraV"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 4x64: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 64 inputs, 4,480 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(64, 64, 1), B: new(256, 1, 64), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x64.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(64, 64, 1), B: new(256, 1, 64), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 64x4; scaled by 2.0f, accumulating: 64 x 64 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 2,080 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(256, 1, 4), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 64x4; scaled by 2.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(256, 1, 4), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 2.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 64x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 64 outputs, 4,416 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(64, 64, 1), B: new(256, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 64x4; scaled by 2.0f.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(64, 64, 1), B: new(256, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, PadA: true);
 
-        // Weight gradient, 1 groups of 64x4, summed over the batch: 64 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(64, 1, 64), B: new(4, 4, 1), C: new(256, 4, 1), Rows: 64, Cols: 4, K: 0, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 64x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(64, 1, 64), B: new(4, 4, 1), C: new(256, 4, 1), Rows: 64, Cols: 4, K: 0, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x64: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 2,064 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(256, 64, 1), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x64.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(256, 64, 1), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x64, summed over the batch: 4 x 64 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(64, 64, 1), C: new(256, 64, 1), Rows: 4, Cols: 64, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x64, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(64, 64, 1), C: new(256, 64, 1), Rows: 4, Cols: 64, K: 0, Groups: 1, Tile: new(4, 64, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraV layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 64, 64, "QloraV.Gpu")
+            : base(accelerator, layer, 2, "QloraV.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -2257,7 +2228,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
@@ -2273,7 +2244,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
@@ -2337,7 +2308,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 3680;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 3072;
 
     /// <inheritdoc/>
@@ -2356,9 +2327,8 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -2388,10 +2358,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 128]).</summary>
     /// <inheritdoc/>
@@ -2404,10 +2371,10 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
@@ -2415,10 +2382,10 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 128]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 128);
 
         // terms.1 (lowrank): up-projection B [24, 4]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 24, 4, alpha: 2.0f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -2432,28 +2399,28 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[3];
         global::System.Span<float> terms1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 128]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 128);
 
         // input gradient of terms.1 (lowrank): up-projection B [24, 4]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [24, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 24, 4, alpha: 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 128]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 128], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 128);
 
         // input gradient of terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: true);
@@ -2494,32 +2461,32 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Int8LoraQ"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 4x128: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 128 inputs, 4,480 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(128, 128, 1), B: new(512, 1, 128), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 128, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x128.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(128, 128, 1), B: new(512, 1, 128), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 128, Groups: 1, Tile: new(64, 4, 16), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 24x4; scaled by 2.0f, accumulating: 64 x 32 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,568 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 24x4; scaled by 2.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 2.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 24x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 24 outputs, 4,416 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 24x4; scaled by 2.0f.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, PadA: true);
 
-        // Weight gradient, 1 groups of 24x4, summed over the batch: 32 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,304 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 24x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 2.0f, Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x128: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 2,064 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(512, 128, 1), C: new(128, 128, 1), Rows: 0, Cols: 128, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x128.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(512, 128, 1), C: new(128, 128, 1), Rows: 0, Cols: 128, K: 4, Groups: 1, Tile: new(64, 64, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x128, summed over the batch: 4 x 64 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(128, 128, 1), C: new(512, 128, 1), Rows: 4, Cols: 128, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x128, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(128, 128, 1), C: new(512, 128, 1), Rows: 4, Cols: 128, K: 0, Groups: 1, Tile: new(4, 64, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8LoraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 128, 24, "Int8LoraQ.Gpu")
+            : base(accelerator, layer, 2, "Int8LoraQ.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -2530,7 +2497,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
@@ -2546,7 +2513,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
@@ -2610,7 +2577,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 4608;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 4096;
 
     /// <inheritdoc/>
@@ -2629,9 +2596,8 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -2661,10 +2627,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).</summary>
     /// <inheritdoc/>
@@ -2677,10 +2640,10 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
@@ -2688,10 +2651,10 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 64]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 64);
 
         // terms.1 (lowrank): up-projection B [64, 4]; scaled by 2.0f, accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 64, 4, alpha: 2.0f, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -2705,28 +2668,28 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[3];
         global::System.Span<float> terms1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 64]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 64);
 
         // input gradient of terms.1 (lowrank): up-projection B [64, 4]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [64, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 64, 4, alpha: 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 64]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 64], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 64);
 
         // input gradient of terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: true);
@@ -2767,32 +2730,32 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.Int8LoraV"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
 
-        // Block matmul, 1 groups of 4x64: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 64 inputs, 4,480 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(64, 64, 1), B: new(256, 1, 64), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x64.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(64, 64, 1), B: new(256, 1, 64), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), PadA: true, PadB: true);
 
-        // Block matmul, 1 groups of 64x4; scaled by 2.0f, accumulating: 64 x 64 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 2,080 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(256, 1, 4), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 64x4; scaled by 2.0f, accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(256, 1, 4), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 2.0f, Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 64x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 64 outputs, 4,416 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(64, 64, 1), B: new(256, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 64x4; scaled by 2.0f.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(64, 64, 1), B: new(256, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, PadA: true);
 
-        // Weight gradient, 1 groups of 64x4, summed over the batch: 64 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(64, 1, 64), B: new(4, 4, 1), C: new(256, 4, 1), Rows: 64, Cols: 4, K: 0, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 64x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(64, 1, 64), B: new(4, 4, 1), C: new(256, 4, 1), Rows: 64, Cols: 4, K: 0, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Accumulate: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x64: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 2,064 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(256, 64, 1), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x64.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(256, 64, 1), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x64, summed over the batch: 4 x 64 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(64, 64, 1), C: new(256, 64, 1), Rows: 4, Cols: 64, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x64, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(64, 64, 1), C: new(256, 64, 1), Rows: 4, Cols: 64, K: 0, Groups: 1, Tile: new(4, 64, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8LoraV layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 64, 64, "Int8LoraV.Gpu")
+            : base(accelerator, layer, 2, "Int8LoraV.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -2803,7 +2766,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
@@ -2819,7 +2782,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 4);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
@@ -2883,7 +2846,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
     /// <inheritdoc/>
     public long FlopsPerRow => 266;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 208;
 
     /// <inheritdoc/>
@@ -2902,9 +2865,8 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
     public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
+    /// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -2934,10 +2896,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
     /// <inheritdoc/>
@@ -2950,10 +2909,10 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
 
@@ -2961,10 +2920,10 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16);
 
         // terms.1 (lowrank): up-projection B [13, 2]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 13, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 13, 2, accumulate: true);
     }
 
     /// <inheritdoc/>
@@ -2978,28 +2937,28 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> terms1LoraBGradient = gradients[3];
         global::System.Span<float> terms1LoraAGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
         var dt2 = slot1.Slice(0, batch * 2);
 
         // terms.1 (lowrank): down-projection A [2, 16]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16);
 
         // input gradient of terms.1 (lowrank): up-projection B [13, 2]
         // and weight gradient of terms.1 (lowrank): up-projection B [13, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 13, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 13, 2);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 16]
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16);
 
         // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: true);
@@ -3088,7 +3047,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.QloraTail"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
@@ -3098,14 +3057,14 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        // Block matmul, 1 groups of 13x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(26, 1, 2), C: new(13, 13, 1), Rows: 0, Cols: 13, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 13x2; accumulating.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(26, 1, 2), C: new(13, 13, 1), Rows: 0, Cols: 13, K: 2, Groups: 1, Tile: new(64, 16, 2), Accumulate: true, PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 2x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 2x16.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), PadA: true);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraTail layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 16, 13, "QloraTail.Gpu")
+            : base(accelerator, layer, 2, "QloraTail.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -3124,7 +3083,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
             // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
@@ -3140,7 +3099,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 2);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
@@ -3203,7 +3162,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
     /// <inheritdoc/>
     public long FlopsPerRow => 1024;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 4096;
 
     /// <inheritdoc/>
@@ -3219,9 +3178,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
     public global::StructMat.Runtime.Parameter Kron1Weight { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -3250,10 +3207,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).</summary>
     /// <inheritdoc/>
@@ -3266,10 +3220,10 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 64);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 64);
         var t1 = slot0.Slice(0, batch * 64);
@@ -3277,7 +3231,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         var t3 = slot0.Slice(0, batch * 64);
 
         // kron.1 (dense): W [8, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 8, 8);
 
         // kron: view as (8, 8) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 8, 8, accumulate: false);
@@ -3300,12 +3254,12 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> kron1WeightGradient = gradients[2];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 64);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 64);
         var dt3 = slot0.Slice(0, batch * 64);
@@ -3323,7 +3277,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
 
         // input gradient of kron.1 (dense): W [8, 8]
         // and weight gradient of kron.1 (dense): W [8, 8], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 8, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 8, 1, 8, 8);
     }
 
     /// <summary>The dense weight [64, 64] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -3371,24 +3325,24 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronInt8"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
         private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
 
-        // Block matmul, 1 groups of 8x8: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 8x8.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), PadA: true);
 
-        // Weight gradient, 1 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(8, 1, 8), B: new(8, 8, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 8x8, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(8, 1, 8), B: new(8, 8, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 1, Tile: new(8, 8, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronInt8 layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 2, 64, 64, "KronInt8.Gpu")
+            : base(accelerator, layer, 2, "KronInt8.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -3401,7 +3355,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 64);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 64);
             var t1 = slot0.SubView(0, batch * 64);
@@ -3422,7 +3376,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 64);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 64);
             var dt3 = slot0.SubView(0, batch * 64);
@@ -3484,7 +3438,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
     /// <inheritdoc/>
     public long FlopsPerRow => 1280;
 
-    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    /// <inheritdoc/>
     public long DenseFlopsPerRow => 4096;
 
     /// <inheritdoc/>
@@ -3500,9 +3454,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
     public global::StructMat.Runtime.Parameter Kron1Absmax { get; }
 
     /// <summary>
-    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
-    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// Default initialisation: each factor µP-style normal (<see cref="global::StructMat.Runtime.Init.Initializers.MuP"/>, as in "Compute Better Spent").
     /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
     /// </summary>
     public void Initialize(global::System.Random random)
@@ -3531,10 +3483,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
     }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
-    }
+    public void ZeroGrad() => global::StructMat.Runtime.Parameter.ZeroGradients(Parameters);
 
     /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).</summary>
     /// <inheritdoc/>
@@ -3547,10 +3496,10 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
 
     private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    // Forward on one batch tile.
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 64);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 64);
         var t1 = slot0.Slice(0, batch * 64);
@@ -3564,7 +3513,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 16, accumulate: false);
 
         // kron.0 (dense): W [4, 4]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 16, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 16, 1, 4, 4);
 
         // kron: view as (16, 4) and transpose back
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 16, 4, accumulate: false);
@@ -3581,12 +3530,12 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
 
     private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    // Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).
     private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
         global::System.Span<float> kron0WeightGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        // Workspace slots for the intermediates (the buffer plan's):
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 64);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 64);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 64);
@@ -3607,7 +3556,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
 
         // input gradient of kron.0 (dense): W [4, 4]
         // and weight gradient of kron.0 (dense): W [4, 4], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 16, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 16, 1, 4, 4);
 
         // gradient of kron: view as (4, 16) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 16, 4, accumulate: false);
@@ -3671,7 +3620,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
-    /// <summary><see cref="global::StructMat.Tests.Cases.KronNf4"/> on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
+    /// <summary>The layer on an ILGPU accelerator (see <see cref="global::StructMat.Runtime.Gpu.DeviceLayer"/>).</summary>
     public sealed class Gpu : global::StructMat.Runtime.Gpu.DeviceLayer
     {
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
@@ -3679,17 +3628,17 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
 
-        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+        // Block matmul, 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true, PadB: true);
 
-        // Transposed block matmul (input gradient), 1 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+        // Transposed block matmul (input gradient), 1 groups of 4x4.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), PadA: true);
 
-        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
-        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+        // Weight gradient, 1 groups of 4x4, summed over the batch.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Accumulate: true);
 
         internal Gpu(global::StructMat.Tests.Cases.KronNf4 layer, global::ILGPU.Runtime.Accelerator accelerator)
-            : base(accelerator, (layer ?? throw new global::System.ArgumentNullException(nameof(layer))).Parameters, 3, 64, 64, "KronNf4.Gpu")
+            : base(accelerator, layer, 3, "KronNf4.Gpu")
         {
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
             _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
@@ -3704,7 +3653,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         {
             using var exclusive = EnterForward(x, y, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 64);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 64);
             var t1 = slot0.SubView(0, batch * 64);
@@ -3725,7 +3674,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         {
             using var exclusive = EnterBackward(x, dy, dx, batch);
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            // Workspace slots for the intermediates (the buffer plan's):
             global::ILGPU.ArrayView<float> slot0 = Workspace.Get(0, (long)batch * 64);
             global::ILGPU.ArrayView<float> slot1 = Workspace.Get(1, (long)batch * 64);
             global::ILGPU.ArrayView<float> slot2 = Workspace.Get(2, (long)batch * 64);

@@ -56,12 +56,12 @@ public class GpuTilingTests
         Assert.Contains("_gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* blkdiag1 */), t1, batch);", launches);
         // 64 blocks of 64 x 64 in 64 x 64 x 16 tiles: the first factor reads x contiguously, both tiles stage transposed (padded).
         Assert.Equal("private static readonly GemmShape MatMul0 = new(A: new(64, 4096, 1), B: new(4096, 1, 64), C: new(64, 4096, 1), Rows: 0, Cols: 64, K: 64, " +
-                     "Groups: 64, Tile: new(64, 64, 16), Alpha: 1.0f, Flags: GemmFlags.PadA | GemmFlags.PadB);", Shape(monarch, "MatMul0"));
+                     "Groups: 64, Tile: new(64, 64, 16), PadA: true, PadB: true);", Shape(monarch, "MatMul0"));
         // The second factor reads and writes strided (the permutations folded): group stride 1, element stride 64.
         Assert.Contains("C: new(1, 4096, 64)", Shape(monarch, "MatMul1"));
         // 64 gradient tiles (one per block) and a batch-long reduction: 4 slices of the batch (see the split-K test).
         Assert.Contains("_gemm.Run(WeightGradient5, dt1, x, DeviceParameters.Gradient(0 /* blkdiag1 */), batch);", launches);
-        Assert.Contains("Rows: 64, Cols: 64, K: 0, Groups: 64, Tile: new(64, 64, 16, Splits: 4), Alpha: 1.0f, Flags: GemmFlags.Accumulate);", Shape(monarch, "WeightGradient5"));
+        Assert.Contains("Rows: 64, Cols: 64, K: 0, Groups: 64, Tile: new(64, 64, 16, Splits: 4), Accumulate: true);", Shape(monarch, "WeightGradient5"));
         Assert.DoesNotContain(launches, line => line.Contains("TransposeKernel", System.StringComparison.Ordinal)); // permutations folded, no permute kernel
         // No layer carries a tiled kernel of its own any more.
         Assert.DoesNotContain("SharedMemory", SmxCompiler.Compile(monarch, "test.smx").Source!, System.StringComparison.Ordinal);
@@ -90,7 +90,7 @@ public class GpuTilingTests
     {
         const string lowRank = "layer L : 4096 -> 4096 = lowrank(rank: 64);";
         Assert.Contains("_gemm.Run(MatMul0, x, DeviceParameters.Value(0 /* lora_A */), t1, batch);", Launches(lowRank));
-        Assert.Contains("Rows: 0, Cols: 64, K: 4096, Groups: 1, Tile: new(64, 64, 16, Splits: 16, SliceK: 256), Alpha: 1.0f", Shape(lowRank, "MatMul0"));
-        Assert.Contains("Rows: 64, Cols: 4096, K: 0, Groups: 1, Tile: new(64, 64, 16, Splits: 4), Alpha: 1.0f, Flags: GemmFlags.Accumulate);", Shape(lowRank, "WeightGradient5"));
+        Assert.Contains("Rows: 0, Cols: 64, K: 4096, Groups: 1, Tile: new(64, 64, 16, Splits: 16, SliceK: 256), PadA: true, PadB: true);", Shape(lowRank, "MatMul0"));
+        Assert.Contains("Rows: 64, Cols: 4096, K: 0, Groups: 1, Tile: new(64, 64, 16, Splits: 4), Accumulate: true);", Shape(lowRank, "WeightGradient5"));
     }
 }

@@ -39,7 +39,7 @@ internal static class CpuEmitter
         {
             w.Line($"private {TypeNames.BatchTiles}.TileAction? _forwardTile;");
             w.Line();
-            w.Line("/// <summary>The forward pass over one batch tile (see <see cref=\"Forward\"/>).</summary>");
+            w.Comment("Forward on one batch tile.");
             w.Block($"private void ForwardTile({TypeNames.ReadOnlySpan}<float> x, {TypeNames.Span}<float> y, int batch)", () =>
             {
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
@@ -67,7 +67,7 @@ internal static class CpuEmitter
             w.Line();
             w.Line($"private {TypeNames.BatchTiles}.BackwardTileAction? _backwardTile;");
             w.Line();
-            w.Line("/// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name=\"gradients\"/> (see <see cref=\"Backward\"/>).</summary>");
+            w.Comment("Backward on one batch tile; parameter gradients go to the tile's own sums (gradients).");
             w.Block($"private void BackwardTile({TypeNames.ReadOnlySpan}<float> x, {TypeNames.ReadOnlySpan}<float> dy, {TypeNames.Span}<float> dx, int batch, {TypeNames.GradientTargets} gradients)", () =>
             {
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
@@ -150,7 +150,22 @@ internal static class CpuEmitter
         var weights = WeightSlice(model, t.Weight, t.WeightOffset, length, "Data");
         w.Comment(t.Comment + OpComments.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
         w.Comment("and " + g.Comment + ", from the same pass over " + name(t.OutputGradient));
-        w.Line($"{TypeNames.CpuKernels}.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {OpComments.Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {TypeNames.BlockLayout}.{t.InLayout}, {TypeNames.BlockLayout}.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
+        w.Line($"{TypeNames.CpuKernels}.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {OpComments.Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}{BlockOptions(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, groupXor: 0)});");
+    }
+
+    /// <summary>
+    /// The optional arguments of a block-product kernel call, those that differ from the kernel's defaults (contiguous
+    /// layouts, α = 1, no accumulation, no block swap), named.
+    /// </summary>
+    private static string BlockOptions(Layout inLayout, Layout outLayout, float alpha, bool accumulate, int groupXor)
+    {
+        var options = new List<string>();
+        if (inLayout != Layout.Contiguous) options.Add($"inLayout: {TypeNames.BlockLayout}.{inLayout}");
+        if (outLayout != Layout.Contiguous) options.Add($"outLayout: {TypeNames.BlockLayout}.{outLayout}");
+        if (alpha != 1f) options.Add($"alpha: {CSharp.Float(alpha)}");
+        if (accumulate) options.Add("accumulate: true");
+        if (groupXor != 0) options.Add($"inputGroupXor: {groupXor}");
+        return string.Concat(options.Select(o => ", " + o));
     }
 
     /// <summary>The local holding the prepared row norms of the normalize whose frozen base is <paramref name="baseWeight"/>.</summary>
@@ -174,9 +189,7 @@ internal static class CpuEmitter
 
     private static void EmitOp(SourceWriter w, LayerModel model, IrOp op, System.Func<int, string> name, IrProgram program, GradientOf gradientOf)
     {
-        string Layouts(Layout i, Layout o) => $"{TypeNames.BlockLayout}.{i}, {TypeNames.BlockLayout}.{o}";
         string Acc(bool accumulate) => accumulate ? "true" : "false";
-        string GroupXor(int groupXor) => groupXor == 0 ? "" : $", inputGroupXor: {groupXor}";
         string Weights(int weight, int offset, long length, string member) => WeightSlice(model, weight, offset, length, member);
         // Rows the kernel sees: each batch row is SubRows rows inside kron.
         var batch = OpComments.Rows(op);
@@ -184,15 +197,15 @@ internal static class CpuEmitter
         {
             case MatMulOp m:
                 w.Comment(m.Comment + OpComments.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor));
-                w.Line($"{TypeNames.CpuKernels}.BlockMatMul({name(m.Input)}, {name(m.Output)}, {Weights(m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn, "Data")}, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)}{GroupXor(m.InGroupXor)});");
+                w.Line($"{TypeNames.CpuKernels}.BlockMatMul({name(m.Input)}, {name(m.Output)}, {Weights(m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn, "Data")}, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}{BlockOptions(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor)});");
                 break;
             case MatMulTransposedOp t:
                 w.Comment(t.Comment + OpComments.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor));
-                w.Line($"{TypeNames.CpuKernels}.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {Weights(t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn, "Data")}, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)}{GroupXor(t.InGroupXor)});");
+                w.Line($"{TypeNames.CpuKernels}.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {Weights(t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn, "Data")}, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}{BlockOptions(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor)});");
                 break;
             case WeightGradientOp g:
                 w.Comment(g.Comment + OpComments.Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
-                w.Line($"{TypeNames.CpuKernels}.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {gradientOf(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)}{GroupXor(g.InGroupXor)});");
+                w.Line($"{TypeNames.CpuKernels}.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {gradientOf(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}{BlockOptions(g.InLayout, g.OutLayout, g.Alpha, accumulate: false, g.InGroupXor)});");
                 break;
             case PermuteOp p:
                 w.Comment(p.Comment + (p.Accumulate ? " (accumulating)" : ""));

@@ -21,7 +21,6 @@ internal static class GpuEmitter
         foreach (var kernel in kernels.Where(k => !k.Grouped))
         {
             w.Comment($"ILGPU kernel: {kernel.Description}.");
-            foreach (var note in kernel.Notes) w.Comment(note);
             w.Block($"private static void {kernel.Method}({kernel.Signature})", () =>
             {
                 foreach (var line in kernel.Body) w.Line(line);
@@ -60,7 +59,7 @@ internal static class GpuEmitter
     private static void EmitGpuClass(SourceWriter w, LayerModel model, List<GpuKernel> kernels, Dictionary<IrOp, GpuKernel> kernelOf)
     {
         var resources = Resources(model, kernels);
-        w.Line($"/// <summary><see cref=\"{model.QualifiedClassName}\"/> on an ILGPU accelerator (see <see cref=\"{TypeNames.DeviceLayer}\"/>).</summary>");
+        w.Line($"/// <summary>The layer on an ILGPU accelerator (see <see cref=\"{TypeNames.DeviceLayer}\"/>).</summary>");
         w.Block($"public sealed class Gpu : {TypeNames.DeviceLayer}", () =>
         {
             foreach (var (type, field, _, _) in resources) w.Line($"private readonly {type} {field};");
@@ -71,12 +70,12 @@ internal static class GpuEmitter
             w.Line();
             foreach (var k in kernels.Where(k => k.Grouped))
             {
-                w.Comment($"{char.ToUpperInvariant(k.Description[0])}{k.Description.Substring(1)}: {k.Notes[0]}");
+                w.Comment($"{char.ToUpperInvariant(k.Description[0])}{k.Description.Substring(1)}.");
                 w.Line($"private static readonly {TypeNames.GemmShape} {ShapeField(k)} = {k.Gemm!.ShapeLiteral(k.Tiling!)};");
                 w.Line();
             }
             w.Line($"internal Gpu({model.QualifiedClassName} layer, {TypeNames.Accelerator} accelerator)");
-            w.Block($"    : base(accelerator, (layer ?? throw new {TypeNames.ArgumentNullException}(nameof(layer))).Parameters, {WorkspaceSlots(model)}, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {CSharp.String(model.ClassName + ".Gpu")})", () =>
+            w.Block($"    : base(accelerator, layer, {WorkspaceSlots(model)}, {CSharp.String(model.ClassName + ".Gpu")})", () =>
             {
                 foreach (var (_, field, create, _) in resources) w.Line($"{field} = {create};");
                 foreach (var k in kernels.Where(k => !k.Grouped))

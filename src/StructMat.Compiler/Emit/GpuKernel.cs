@@ -15,9 +15,6 @@ internal sealed record GpuKernel(string Key, string Method, string IndexType, st
     /// <summary>The block product the runtime's tiled kernel runs (with <see cref="Tiling"/>); null for a generated kernel.</summary>
     public TiledGemm? Gemm { get; init; }
 
-    /// <summary>Comment lines after the description (how a grouped kernel tiles its work).</summary>
-    public string[] Notes { get; init; } = System.Array.Empty<string>();
-
     public bool Grouped => Tiling is not null;
 
     /// <summary>The delegate type the kernel loader returns (generated kernels).</summary>

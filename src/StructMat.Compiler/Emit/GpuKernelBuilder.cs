@@ -28,8 +28,7 @@ internal static class GpuKernelBuilder
                     A: Activation("input", m.Groups, m.BlockIn, m.InLayout, rowsAreBatch: true) with { GroupXor = m.InGroupXor },
                     B: new AffineView("weight", m.BlockOut * m.BlockIn, XStride: 1, YStride: m.BlockIn),
                     C: Activation("output", m.Groups, m.BlockOut, m.OutLayout, rowsAreBatch: true),
-                    Rows: null, Cols: m.BlockOut, K: m.BlockIn, m.Groups, m.Alpha, m.Accumulate,
-                    RowsMeaning: "batch rows", ColsMeaning: "outputs of one block", KMeaning: $"the block's {m.BlockIn} inputs");
+                    Rows: null, Cols: m.BlockOut, K: m.BlockIn, m.Groups, m.Alpha, m.Accumulate);
                 if (tiled.Tiling is GemmTiling tiling)
                 {
                     return Tiled("MatMulKernel" + number, key, description, tiled, tiling);
@@ -55,8 +54,7 @@ internal static class GpuKernelBuilder
                     A: Activation("outputGradient", t.Groups, t.BlockOut, t.OutLayout, rowsAreBatch: true),
                     B: new AffineView("weight", t.BlockOut * t.BlockIn, XStride: t.BlockIn, YStride: 1),
                     C: Activation("inputGradient", t.Groups, t.BlockIn, t.InLayout, rowsAreBatch: true) with { GroupXor = t.InGroupXor },
-                    Rows: null, Cols: t.BlockIn, K: t.BlockOut, t.Groups, t.Alpha, t.Accumulate,
-                    RowsMeaning: "batch rows", ColsMeaning: "inputs of one block", KMeaning: $"the block's {t.BlockOut} outputs");
+                    Rows: null, Cols: t.BlockIn, K: t.BlockOut, t.Groups, t.Alpha, t.Accumulate);
                 if (tiled.Tiling is GemmTiling tiling)
                 {
                     return Tiled("MatMulTransposedKernel" + number, key, description, tiled, tiling);
@@ -87,8 +85,7 @@ internal static class GpuKernelBuilder
                     A: Activation("outputGradient", g.Groups, g.BlockOut, g.OutLayout, rowsAreBatch: false),
                     B: Activation("input", g.Groups, g.BlockIn, g.InLayout, rowsAreBatch: true) with { GroupXor = g.InGroupXor },
                     C: new AffineView("weightGradient", g.BlockOut * g.BlockIn, XStride: g.BlockIn, YStride: 1),
-                    Rows: g.BlockOut, Cols: g.BlockIn, K: null, g.Groups, g.Alpha, Accumulate: true,
-                    RowsMeaning: "outputs of one block", ColsMeaning: "its inputs", KMeaning: "the batch rows");
+                    Rows: g.BlockOut, Cols: g.BlockIn, K: null, g.Groups, g.Alpha, Accumulate: true);
                 if (tiled.Tiling is GemmTiling tiling)
                 {
                     return Tiled("WeightGradientKernel" + number, key, description, tiled, tiling);
@@ -215,7 +212,6 @@ internal static class GpuKernelBuilder
         {
             Tiling = tiling,
             Gemm = gemm,
-            Notes = new[] { gemm.Note(tiling) },
         };
 
     internal static string Store(string target, string at, float alpha, bool accumulate, string value = "sum")

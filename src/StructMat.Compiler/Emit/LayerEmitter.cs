@@ -36,10 +36,7 @@ internal static class LayerEmitter
             EmitInitialize(w, model);
             w.Line();
             w.Line("/// <inheritdoc/>");
-            w.Block("public void ZeroGrad()", () =>
-            {
-                w.Line($"foreach (var parameter in Parameters) if (parameter.Gradient is {{ }} gradient) {TypeNames.Array}.Clear(gradient);");
-            });
+            w.Line($"public void ZeroGrad() => {TypeNames.Parameter}.ZeroGradients(Parameters);");
             w.Line();
             CpuEmitter.Emit(w, model);
             w.Line();
@@ -88,7 +85,7 @@ internal static class LayerEmitter
         w.Line("/// <inheritdoc/>");
         w.Line($"public long FlopsPerRow => {model.Optimized.FlopsPerRow};");
         w.Line();
-        w.Line("/// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>");
+        w.Line("/// <inheritdoc/>");
         w.Line($"public long DenseFlopsPerRow => {(long)i * o};");
         w.Line();
         w.Line("/// <inheritdoc/>");
@@ -152,10 +149,13 @@ internal static class LayerEmitter
 
     private static void EmitInitialize(SourceWriter w, LayerModel model)
     {
+        // The rule is the Initializers class's; the lines that follow name what this layer starts specially.
         w.Line("/// <summary>");
-        w.Line("/// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in");
-        w.Line("/// \"Compute Better Spent\"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals");
-        w.Line("/// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.");
+        w.Line($"/// Default initialisation: each factor µP-style normal (<see cref=\"{TypeNames.Initializers}.MuP\"/>, as in \"Compute Better Spent\").");
+        if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && !p.Name.EndsWith("oft_R", System.StringComparison.Ordinal) && !p.Name.EndsWith("hadamard.1.lora_A", System.StringComparison.Ordinal)))
+            w.Line("/// Biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.");
+        if (model.Ir.Parameters.Any(p => p.Init is InitKind.Ones or InitKind.HouseholderIdentity))
+            w.Line("/// Diagonals start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("oft_R", System.StringComparison.Ordinal)))
             w.Line("/// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("boft_R", System.StringComparison.Ordinal)))

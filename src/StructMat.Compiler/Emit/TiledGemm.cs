@@ -22,7 +22,7 @@ internal sealed record AffineView(string Name, int GroupStride, int XStride, int
 /// Must be immutable and structurally equatable.
 /// </summary>
 internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? Rows, int Cols, int? K, int Groups,
-    float Alpha, bool Accumulate, string RowsMeaning, string ColsMeaning, string KMeaning)
+    float Alpha, bool Accumulate)
 {
     /// <summary>The tiling, or null when a tile does not fit this product (tiny blocks).</summary>
     public GemmTiling? Tiling => GemmTiling.Choose(Rows, Cols, K, Groups,
@@ -31,23 +31,18 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
     /// <summary>Column tiles per block; the grid's y extent is <see cref="Groups"/> times this.</summary>
     public static int ColumnTiles(GemmTiling tiling, int cols) => (cols + tiling.TileCols - 1) / tiling.TileCols;
 
-    /// <summary>One comment line: the tiling in words.</summary>
-    public string Note(GemmTiling t) =>
-        $"{t.TileRows} x {t.TileCols} tiles of {C.Name} ({RowsMeaning} x {ColsMeaning}), {t.TileK} per step over {KMeaning}, " +
-        $"{t.SharedBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes of shared memory" +
-        (t.IsSplit ? $"; split-K into {t.Splits} slices{(t.SliceK is int slice ? $" of {slice}" : " of whole steps")}" : "") + ".";
-
-    /// <summary>The <c>GemmShape</c> constructor call that describes this product to the runtime kernel.</summary>
+    /// <summary>The <c>GemmShape</c> constructor call that describes this product to the runtime kernel (α 1 and off flags left out).</summary>
     public string ShapeLiteral(GemmTiling t)
     {
-        var flags = new List<string>();
-        if (Accumulate) flags.Add($"{TypeNames.GemmFlags}.Accumulate");
-        if (t.PadA) flags.Add($"{TypeNames.GemmFlags}.PadA");
-        if (t.PadB) flags.Add($"{TypeNames.GemmFlags}.PadB");
+        var options = new List<string>();
+        if (Alpha != 1f) options.Add($"Alpha: {CSharp.Float(Alpha)}");
+        if (Accumulate) options.Add("Accumulate: true");
+        if (t.PadA) options.Add("PadA: true");
+        if (t.PadB) options.Add("PadB: true");
         var tile = string.Join(", ", new[] { t.TileRows, t.TileCols, t.TileK }.Select(Int))
             + (t.IsSplit ? $", Splits: {Int(t.Splits)}" : "") + (t.SliceK is int slice ? $", SliceK: {Int(slice)}" : "");
         return $"new(A: {View(A)}, B: {View(B)}, C: {View(C)}, Rows: {Int(Rows ?? 0)}, Cols: {Int(Cols)}, K: {Int(K ?? 0)}, Groups: {Int(Groups)}, " +
-               $"Tile: new({tile}), Alpha: {CSharp.Float(Alpha)}, Flags: {(flags.Count == 0 ? $"{TypeNames.GemmFlags}.None" : string.Join(" | ", flags))})";
+               $"Tile: new({tile}){string.Concat(options.Select(o => ", " + o))})";
     }
 
     private static string View(AffineView view) =>

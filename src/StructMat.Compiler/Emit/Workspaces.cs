@@ -18,7 +18,7 @@ internal static class Workspaces
     {
         var values = program.Values.Where(v => !names.ContainsKey(v.Id)).ToList();
         if (values.Count == 0) return;
-        w.Comment("Intermediates live in workspace slots; values the buffer plan never holds live together share one.");
+        w.Comment("Workspace slots for the intermediates (the buffer plan's):");
         foreach (var slot in values.Select(v => plan.Slot(v.Id)).Distinct().OrderBy(s => s))
         {
             w.Line($"{viewType} slot{slot} = {getSlot(slot, "batch * " + plan.SlotWidths[slot])};");

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -16,18 +15,17 @@ public abstract class DeviceLayer : IDisposable
     private readonly ExclusiveUse _inUse;
 
     /// <param name="accelerator">The device.</param>
-    /// <param name="parameters">The host layer's parameters, uploaded now.</param>
+    /// <param name="layer">The host layer, whose parameters are uploaded now.</param>
     /// <param name="workspaceSlots">Device buffers for the intermediates (the layer's buffer plan).</param>
-    /// <param name="inFeatures">Floats per row of <c>x</c> (and <c>dx</c>).</param>
-    /// <param name="outFeatures">Floats per row of <c>y</c> (and <c>dy</c>).</param>
     /// <param name="name">The twin's name in the message of a concurrent call, e.g. <c>Mixer.Gpu</c>.</param>
-    protected DeviceLayer(Accelerator accelerator, IReadOnlyList<Parameter> parameters, int workspaceSlots, int inFeatures, int outFeatures, string name)
+    protected DeviceLayer(Accelerator accelerator, IStructuredLayer layer, int workspaceSlots, string name)
     {
+        ArgumentNullException.ThrowIfNull(layer);
         Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
         _inUse = new ExclusiveUse(name);
-        InFeatures = inFeatures;
-        OutFeatures = outFeatures;
-        DeviceParameters = new DeviceParameters(accelerator, parameters);
+        InFeatures = layer.InFeatures;
+        OutFeatures = layer.OutFeatures;
+        DeviceParameters = new DeviceParameters(accelerator, layer.Parameters);
         Workspace = new DeviceWorkspace(accelerator, workspaceSlots);
     }
 

@@ -47,6 +47,14 @@ public enum GemmFlags
 /// </summary>
 public readonly record struct GemmShape(GemmView A, GemmView B, GemmView C, int Rows, int Cols, int K, int Groups, GemmTile Tile, float Alpha, GemmFlags Flags)
 {
+    /// <summary>The shape with its options spelled out (what generated layers write): α defaults to 1, every flag to off.</summary>
+    public GemmShape(GemmView A, GemmView B, GemmView C, int Rows, int Cols, int K, int Groups, GemmTile Tile,
+        float Alpha = 1.0f, bool Accumulate = false, bool PadA = false, bool PadB = false)
+        : this(A, B, C, Rows, Cols, K, Groups, Tile, Alpha,
+            (Accumulate ? GemmFlags.Accumulate : 0) | (PadA ? GemmFlags.PadA : 0) | (PadB ? GemmFlags.PadB : 0))
+    {
+    }
+
     /// <summary>Rows and columns of C each thread accumulates in registers.</summary>
     public const int MicroRows = 4, MicroCols = 4;
 

@@ -32,7 +32,7 @@ public static unsafe class CpuKernels
     /// Inside <see cref="BatchTiles.Run"/>, <paramref name="w"/> must be one of the layer's parameters (it is kept
     /// packed by address from tile to tile); kernels that pass scratch as the weight use the internal overload.
     /// </remarks>
-    public static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int inputGroupXor = 0) =>
+    public static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout = BlockLayout.Contiguous, BlockLayout outLayout = BlockLayout.Contiguous, float alpha = 1.0f, bool accumulate = false, int inputGroupXor = 0) =>
         BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, weightIsParameter: true, inputGroupXor);
 
     /// <summary><see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>, saying whether <paramref name="w"/> is a parameter that a pack cache may keep.</summary>
@@ -64,7 +64,7 @@ public static unsafe class CpuKernels
     /// with <c>s</c> = <paramref name="inputGroupXor"/>: the transposed product that backward uses, with the same weight,
     /// layouts and input group XOR as <see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>.
     /// </summary>
-    public static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int inputGroupXor = 0) =>
+    public static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout = BlockLayout.Contiguous, BlockLayout outLayout = BlockLayout.Contiguous, float alpha = 1.0f, bool accumulate = false, int inputGroupXor = 0) =>
         BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, weightIsParameter: true, inputGroupXor);
 
     /// <summary><see cref="BlockMatMulTransposed(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>, saying whether <paramref name="w"/> is a parameter that a pack cache may keep.</summary>
@@ -95,7 +95,7 @@ public static unsafe class CpuKernels
     /// <c>dW[g,o,i] += alpha · Σ_b dy[b, outIdx(g,o)] · x[b, inIdx(g ⊕ s, i)]</c> (always accumulates), with <c>s</c> =
     /// <paramref name="inputGroupXor"/> as in <see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>.
     /// </summary>
-    public static void BlockWeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, int inputGroupXor = 0)
+    public static void BlockWeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout = BlockLayout.Contiguous, BlockLayout outLayout = BlockLayout.Contiguous, float alpha = 1.0f, int inputGroupXor = 0)
     {
         var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
         shape.CheckGroupXor(inputGroupXor, nameof(inputGroupXor));
@@ -170,7 +170,7 @@ public static unsafe class CpuKernels
     /// Every argument is checked before anything is written. Inside <see cref="BatchTiles.RunBackward"/>,
     /// <paramref name="w"/> must be one of the layer's parameters (it may be kept packed by address).
     /// </remarks>
-    public static void BlockMatMulBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx, ReadOnlySpan<float> w, Span<float> dw, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate)
+    public static void BlockMatMulBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx, ReadOnlySpan<float> w, Span<float> dw, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout = BlockLayout.Contiguous, BlockLayout outLayout = BlockLayout.Contiguous, float alpha = 1.0f, bool accumulate = false)
     {
         var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
         dy = Prefix(dy, (long)batch * shape.OutWidth, nameof(dy), "batch * groups * blockOut");
