@@ -16,6 +16,7 @@ public sealed class Workspace
     {
         if (slots < 0) throw new ArgumentOutOfRangeException(nameof(slots), slots, "must not be negative.");
         _slots = new ThreadLocal<float[][]>(() => new float[slots][]);
+        Kernels.KernelThreading.WarmUp(); // a layer is being built: get the thread pool going before its first Forward
     }
 
     /// <summary>A span of <paramref name="length"/> floats in <paramref name="slot"/> of this thread's buffers; contents are unspecified.</summary>

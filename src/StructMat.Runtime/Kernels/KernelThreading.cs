@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
@@ -22,6 +23,20 @@ public static class KernelThreading
 
     /// <summary>True while the current thread is inside <see cref="EnterSerial"/>.</summary>
     public static bool IsSerial => t_serialDepth > 0;
+
+    private static int s_warmedUp;
+
+    /// <summary>
+    /// Starts the machinery the kernels' first parallel call needs — thread-pool workers, the Task Parallel Library's
+    /// state — on a pool thread, without waiting for it, once per process. Layers call it when they are constructed
+    /// (<see cref="Workspace"/>), so that a layer's first <c>Forward</c> does not pay for it: on a 2-core machine a
+    /// cold first <c>Parallel.For</c> cost 12–15 ms of a 24–47 ms first call (docs/benchmarks.md, "First call").
+    /// </summary>
+    public static void WarmUp()
+    {
+        if (Environment.ProcessorCount < 2 || Interlocked.Exchange(ref s_warmedUp, 1) != 0) return;
+        ThreadPool.UnsafeQueueUserWorkItem(static _ => Parallel.For(0, Environment.ProcessorCount, static _ => { }), null);
+    }
 
     /// <summary>Multiply-adds below which a product stays on the calling thread: splitting it would cost more than it saves.</summary>
     internal const long ParallelWork = 1L << 18;
