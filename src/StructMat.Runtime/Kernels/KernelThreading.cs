@@ -28,14 +28,27 @@ public static class KernelThreading
 
     /// <summary>
     /// Starts the machinery the kernels' first parallel call needs — thread-pool workers, the Task Parallel Library's
-    /// state — on a pool thread, without waiting for it, once per process. Layers call it when they are constructed
+    /// state — and compiles the register micro-kernels, on a pool thread, without waiting for it, once per process. Layers call it when they are constructed
     /// (<see cref="Workspace"/>), so that a layer's first <c>Forward</c> does not pay for it: on a 2-core machine a
     /// cold first <c>Parallel.For</c> cost 12–15 ms of a 24–47 ms first call (docs/benchmarks.md, "First call").
     /// </summary>
     public static void WarmUp()
     {
         if (Environment.ProcessorCount < 2 || Interlocked.Exchange(ref s_warmedUp, 1) != 0) return;
-        ThreadPool.UnsafeQueueUserWorkItem(static _ => Parallel.For(0, Environment.ProcessorCount, static _ => { }), null);
+        ThreadPool.UnsafeQueueUserWorkItem(static _ =>
+        {
+            Parallel.For(0, Environment.ProcessorCount, static _ => { });
+            // The register micro-kernels are AggressiveOptimization (never Tier 0, never ReadyToRun): each first use pays a
+            // full JIT, so compile them here, beside the layer's construction, rather than inside its first Forward.
+            foreach (var type in new[] { typeof(MicroKernels), typeof(GroupLanes), typeof(Gemm) })
+            {
+                foreach (var method in type.GetMethods(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static))
+                {
+                    if ((method.MethodImplementationFlags & System.Reflection.MethodImplAttributes.AggressiveOptimization) != 0 && !method.IsGenericMethodDefinition)
+                        System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(method.MethodHandle);
+                }
+            }
+        }, null);
     }
 
     /// <summary>Multiply-adds below which a product stays on the calling thread: splitting it would cost more than it saves.</summary>
