@@ -28,9 +28,6 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
     public GemmTiling? Tiling => GemmTiling.Choose(Rows, Cols, K, Groups,
         reductionFastInA: A.YStride <= A.XStride, reductionFastInB: B.XStride <= B.YStride);
 
-    /// <summary>Column tiles per block; the grid's y extent is <see cref="Groups"/> times this.</summary>
-    public static int ColumnTiles(GemmTiling tiling, int cols) => (cols + tiling.TileCols - 1) / tiling.TileCols;
-
     /// <summary>The <c>GemmShape</c> constructor call that describes this product to the runtime kernel (α 1 and off flags left out).</summary>
     public string ShapeLiteral(GemmTiling t)
     {

@@ -13,8 +13,6 @@ internal static class TypeNames
     public const string NotSupportedException = "global::System.NotSupportedException";
     public const string ArgumentNullException = "global::System.ArgumentNullException";
     public const string Array = "global::System.Array";
-    public const string IDisposable = "global::System.IDisposable";
-    public const string Math = "global::System.Math";
     public const string Random = "global::System.Random";
     public const string ReadOnlySpan = "global::System.ReadOnlySpan";
     public const string Span = "global::System.Span";
@@ -27,12 +25,9 @@ internal static class TypeNames
     public const string ArrayView = "global::ILGPU.ArrayView";
     public const string ArrayViewExtensions = "global::ILGPU.Runtime.ArrayViewExtensions";
     public const string KernelLoaders = "global::ILGPU.Runtime.KernelLoaders";
-    public const string Grid = "global::ILGPU.Grid";
-    public const string Group = "global::ILGPU.Group";
     public const string Index1D = "global::ILGPU.Index1D";
     public const string Index2D = "global::ILGPU.Index2D";
     public const string MemoryBuffer1D = "global::ILGPU.Runtime.MemoryBuffer1D";
-    public const string SharedMemory = "global::ILGPU.SharedMemory";
     public const string DenseStride1D = "global::ILGPU.Stride1D.Dense";
 
     // StructMat.Runtime
@@ -45,7 +40,6 @@ internal static class TypeNames
     public const string IOnnxExportable = "global::StructMat.Runtime.IO.Onnx.IOnnxExportable";
     public const string OnnxGraphBuilder = "global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder";
     public const string DeviceLayer = "global::StructMat.Runtime.Gpu.DeviceLayer";
-    public const string DeviceWorkspace = "global::StructMat.Runtime.Gpu.DeviceWorkspace";
     public const string HouseholderDevice = "global::StructMat.Runtime.Gpu.HouseholderDevice";
     public const string OrthogonalDevice = "global::StructMat.Runtime.Gpu.OrthogonalDevice";
     public const string HadamardDevice = "global::StructMat.Runtime.Gpu.HadamardDevice";
@@ -55,7 +49,6 @@ internal static class TypeNames
     public const string KernelCache = "global::StructMat.Runtime.Gpu.KernelCache";
     public const string TiledGemmDevice = "global::StructMat.Runtime.Gpu.TiledGemmDevice";
     public const string GemmShape = "global::StructMat.Runtime.Gpu.GemmShape";
-    public const string GemmFlags = "global::StructMat.Runtime.Gpu.GemmFlags";
     public const string Initializers = "global::StructMat.Runtime.Init.Initializers";
     public const string BatchTiles = "global::StructMat.Runtime.Kernels.BatchTiles";
     public const string BlockLayout = "global::StructMat.Runtime.Kernels.BlockLayout";

@@ -136,7 +136,7 @@ public sealed class TiledGemmDevice : IDisposable
     {
         const int MicroRows = GemmShape.MicroRows;
         int tileRows = s.Tile.Rows, tileCols = s.Tile.Cols, tileK = s.Tile.K;
-        int threadCols = tileCols / GemmShape.MicroCols, microTiles = tileRows / MicroRows * threadCols;
+        int threadCols = s.ThreadCols, microTiles = s.MicroTiles;
         bool padA = (s.Flags & GemmFlags.PadA) != 0, padB = (s.Flags & GemmFlags.PadB) != 0;
         int pitchA = tileRows + (padA ? 1 : 0), pitchB = tileCols + (padB ? 1 : 0);
         var tileA = SharedMemory.Allocate<float>(tileK * pitchA); // tileA[kk * pitchA + rr] = A at tile row rr, reduction index k0 + kk
@@ -147,7 +147,7 @@ public sealed class TiledGemmDevice : IDisposable
         bool guardRows = s.Rows == 0 || s.Rows % tileRows != 0;
         bool guardCols = s.Cols % tileCols != 0;
         bool guardK = s.K == 0 || s.K % (split && s.Tile.SliceK != 0 ? s.Tile.SliceK : tileK) != 0;
-        int columnTiles = (s.Cols + tileCols - 1) / tileCols;
+        int columnTiles = s.ColumnTiles;
         int row0 = Grid.IdxX * tileRows;
         int g = columnTiles > 1 ? Grid.IdxY / columnTiles : Grid.IdxY; // block
         int col0 = columnTiles > 1 ? Grid.IdxY % columnTiles * tileCols : 0; // first column of the tile

@@ -6,8 +6,9 @@ namespace StructMat.Runtime.Gpu;
 
 /// <summary>
 /// Launch configurations for the tiled block-product kernel (<see cref="TiledGemmDevice"/>). Its tile shapes are
-/// chosen by the compiler from the layer's shapes; only the group size depends on the device: a tile of <c>microTiles</c> micro-tiles wants one thread
-/// each, and a device that allows fewer threads per group (ILGPU's CPU accelerator: 16) runs them in passes.
+/// chosen by the compiler from the layer's shapes; only the group size depends on the device: a tile of
+/// <c>microTiles</c> micro-tiles wants one thread each, and a device that allows fewer threads per group (ILGPU's CPU
+/// accelerator: 16) runs them in passes.
 /// </summary>
 public static class TiledLaunch
 {

@@ -28,9 +28,10 @@ public static class KernelThreading
 
     /// <summary>
     /// Starts the machinery the kernels' first parallel call needs — thread-pool workers, the Task Parallel Library's
-    /// state — and compiles the register micro-kernels, on a pool thread, without waiting for it, once per process. Layers call it when they are constructed
-    /// (<see cref="Workspace"/>), so that a layer's first <c>Forward</c> does not pay for it: on a 2-core machine a
-    /// cold first <c>Parallel.For</c> cost 12–15 ms of a 24–47 ms first call (docs/benchmarks.md, "First call").
+    /// state — and compiles the register micro-kernels, on a pool thread, without waiting for it, once per process.
+    /// Layers call it when they are constructed (<see cref="Workspace"/>), so that a layer's first <c>Forward</c> does
+    /// not pay for it: on a 2-core machine a cold first <c>Parallel.For</c> cost 12–15 ms of a 24–47 ms first call
+    /// (docs/benchmarks.md, "First call").
     /// </summary>
     public static void WarmUp()
     {
